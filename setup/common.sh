@@ -97,7 +97,9 @@ ensure_postgres() {
 find_odoo() {
     local candidate
     ODOO_CMD=()
-    for candidate in "${ODOO_SRC:-}" /opt/odoo18 /opt/odoo /usr/lib/python3/dist-packages; do
+    # usual places of an unpacked source archive or Debian's odoo package
+    local places="${CALL_ODOO_PLACES-/opt/odoo18 /opt/odoo /usr/lib/python3/dist-packages}"
+    for candidate in "${ODOO_SRC:-}" $places; do
         [ -n "$candidate" ] && [ -f "$candidate/odoo/release.py" ] || continue
         ODOO_HOME="$candidate"
         break

@@ -43,17 +43,27 @@ def pytest_counts(xml_path):
 
 
 def main(argv):
-    report, odoo_rc, pytest_rc, not_run = Path(argv[1]), int(argv[2]), int(argv[3]), argv[4:]
+    report, odoo_rc, pytest_rc, not_run = (
+        Path(argv[1]),
+        int(argv[2]),
+        int(argv[3]),
+        argv[4:],
+    )
     o_pass, o_fail = odoo_counts(report / "odoo.log")
     p_pass, p_fail, p_skip = pytest_counts(report / "pytest.xml")
     if (report / "odoo.log").exists():
         print(f"odoo suites: {o_pass} passed, {o_fail} failed (exit code {odoo_rc})")
-    print(f"pytest: {p_pass} passed, {p_fail} failed, {p_skip} skipped (exit code {pytest_rc})")
+    print(
+        f"pytest: {p_pass} passed, {p_fail} failed, {p_skip} skipped"
+        f" (exit code {pytest_rc})"
+    )
     for suite in not_run:
         print(f"NOT RUN: {suite}")
     if odoo_rc and not o_fail:
         o_fail = 1  # Odoo failed outside a test (install error): count it
-    print(f"summary: {o_pass + p_pass} passed, {o_fail + p_fail} failed, {p_skip} skipped")
+    print(
+        f"summary: {o_pass + p_pass} passed, {o_fail + p_fail} failed, {p_skip} skipped"
+    )
     return 1 if (odoo_rc or pytest_rc or o_fail or p_fail) else 0
 
 

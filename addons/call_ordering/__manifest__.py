@@ -1,0 +1,38 @@
+{
+    "name": "Call Centre Ordering",
+    "summary": "Customers found by caller number, phone orders, reminders",
+    "version": "18.0.1.0.0",
+    "category": "Sales/Call Centre",
+    "license": "LGPL-3",
+    "author": "Call Centre Suite",
+    "depends": ["mail", "phone_validation", "base_setup"],
+    "external_dependencies": {"python": ["phonenumbers", "openpyxl", "xlrd"]},
+    "data": [
+        "security/call_ordering_groups.xml",
+        "security/ir.model.access.csv",
+        "security/call_ordering_rules.xml",
+        "data/ir_sequence_data.xml",
+        "data/ir_config_parameter_data.xml",
+        "data/ir_cron_data.xml",
+        "views/call_order_views.xml",
+        "views/call_team_views.xml",
+        "views/call_partner_number_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "wizard/call_partner_import_views.xml",
+        "views/call_ordering_menus.xml",
+    ],
+    "demo": [
+        "demo/res_users_demo.xml",
+        "demo/call_team_demo.xml",
+        "demo/res_partner_demo.xml",
+        "demo/call_order_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "call_ordering/static/tests/tours/*.js",
+        ],
+    },
+    "installable": True,
+    "application": True,
+}

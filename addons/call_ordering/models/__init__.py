@@ -1,0 +1,7 @@
+from . import (
+    call_order,
+    call_partner_number,
+    call_team,
+    res_config_settings,
+    res_partner,
+)

@@ -1,0 +1,257 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools.phone_number import caller_id_variants
+
+# partner field -> kind of its row in call.partner.number
+NUMBER_FIELDS = {
+    "call_preferred_number": "preferred",
+    "mobile": "mobile",
+    "phone": "phone",
+    "call_home_phone": "home",
+    "call_work_phone": "work",
+}
+LAST_ORDERS = 5
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    call_customer_ref = fields.Char(
+        string="Customer Number", copy=False, index="btree_not_null", readonly=True
+    )
+    call_preferred_number = fields.Char(string="Preferred Number")
+    call_gender = fields.Selection(
+        [("male", "Male"), ("female", "Female"), ("other", "Other")],
+        string="Gender",
+    )
+    call_home_phone = fields.Char(string="Home Phone")
+    call_work_phone = fields.Char(string="Work Phone")
+    call_owner_user_id = fields.Many2one(
+        "res.users",
+        string="Owner Agent",
+        index="btree_not_null",
+        help="The agent who looks after this customer. Only managers may change it.",
+    )
+    call_note = fields.Text(string="Call Centre Notes")
+    call_number_ids = fields.One2many(
+        "call.partner.number", "partner_id", string="Phone Numbers"
+    )
+    call_order_ids = fields.One2many("call.order", "partner_id", string="Orders")
+    call_order_count = fields.Integer(
+        string="Order Count", compute="_compute_call_order_count"
+    )
+    call_has_invalid_number = fields.Boolean(
+        string="Has Invalid Number",
+        compute="_compute_call_has_invalid_number",
+        store=True,
+    )
+    call_number_search = fields.Char(
+        string="Caller Number",
+        compute="_compute_call_number_search",
+        search="_search_call_number_search",
+        help="Finds customers by any form of one of their numbers.",
+    )
+    call_can_change_owner = fields.Boolean(compute="_compute_call_can_change_owner")
+
+    def _compute_call_order_count(self):
+        counts = dict(
+            self.env["call.order"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.call_order_count = counts.get(partner, 0)
+
+    @api.depends("call_number_ids.is_valid")
+    def _compute_call_has_invalid_number(self):
+        for partner in self:
+            partner.call_has_invalid_number = any(
+                not number.is_valid for number in partner.call_number_ids
+            )
+
+    def _compute_call_number_search(self):
+        self.call_number_search = False
+
+    def _search_call_number_search(self, operator, value):
+        if operator not in ("=", "ilike", "like", "=ilike") or not value:
+            return [("call_number_ids", "!=", False)]
+        variants = self._call_number_variants(value)
+        if not variants:
+            return [("call_number_ids.number", "ilike", value)]
+        return [("call_number_ids.number_e164", "in", variants)]
+
+    @api.depends_context("uid")
+    def _compute_call_can_change_owner(self):
+        allowed = self._call_user_can_change_owner()
+        for partner in self:
+            partner.call_can_change_owner = allowed
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        sequence = self.env["ir.sequence"]
+        for vals in vals_list:
+            if not vals.get("call_customer_ref") and not vals.get("parent_id"):
+                vals["call_customer_ref"] = sequence.next_by_code("call.customer")
+        partners = super().create(vals_list)
+        partners._call_sync_numbers(set(NUMBER_FIELDS))
+        return partners
+
+    def write(self, vals):
+        if "call_owner_user_id" in vals:
+            self._call_check_owner_change(vals["call_owner_user_id"])
+        result = super().write(vals)
+        changed = set(vals) & set(NUMBER_FIELDS)
+        if changed:
+            self._call_sync_numbers(changed)
+        return result
+
+    def action_call_view_orders(self):
+        """Order history of this customer (smart button)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "call_ordering.call_order_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def action_call_new_order(self):
+        """Open a new order for this customer."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("New Order"),
+            "res_model": "call.order",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+            "context": {
+                "default_partner_id": self.id,
+                "default_caller_number": self.call_preferred_number
+                or self.mobile
+                or self.phone,
+            },
+        }
+
+    @api.model
+    def _call_search_by_number(self, number):
+        """All customers having ``number`` in any of its forms.
+
+        :param number: caller ID or typed number
+        :return: res.partner recordset, most recent order first (customers
+            without orders last); record rules of the current user apply.
+        """
+        variants = self._call_number_variants(number)
+        if not variants:
+            return self.browse()
+        return self._call_search_by_e164(variants)
+
+    @api.model
+    def _call_search_by_e164(self, variants):
+        """One indexed query over ``call_partner_number.number_e164``."""
+        self.env["call.partner.number"].flush_model(["number_e164", "partner_id"])
+        self.env["call.order"].flush_model(["partner_id", "booking_start"])
+        self.env.cr.execute(
+            """
+            SELECT n.partner_id
+              FROM call_partner_number n
+             WHERE n.number_e164 = ANY(%s)
+          GROUP BY n.partner_id
+          ORDER BY (SELECT max(o.booking_start)
+                      FROM call_order o
+                     WHERE o.partner_id = n.partner_id) DESC NULLS LAST,
+                   n.partner_id DESC
+            """,
+            [list(variants)],
+        )
+        partner_ids = [row[0] for row in self.env.cr.fetchall()]
+        return self.browse(partner_ids)._filtered_access("read").filtered("active")
+
+    @api.model
+    def _call_number_variants(self, number):
+        region = self.env["call.partner.number"]._call_region()
+        return caller_id_variants(number, region)
+
+    @api.model
+    def call_caller_card(self, number):
+        """Everything an agent needs when ``number`` calls (JSON-able dict).
+
+        :param number: the caller ID as received
+        :return: ``{"number", "e164", "partners": [...]}``, partners most recent
+            order first
+        """
+        variants = self._call_number_variants(number)
+        partners = self._call_search_by_e164(variants) if variants else self.browse()
+        return {
+            "number": number,
+            "e164": variants[0] if variants else False,
+            "partners": [partner._call_partner_card() for partner in partners],
+        }
+
+    def _call_partner_card(self):
+        self.ensure_one()
+        Order = self.env["call.order"]
+        last_orders = Order.search([("partner_id", "=", self.id)], limit=LAST_ORDERS)
+        open_orders = Order.search(
+            [("partner_id", "=", self.id), ("state", "in", Order.ACTIVE_STATES)]
+        )
+        return {
+            "id": self.id,
+            "display_name": self.display_name,
+            "customer_ref": self.call_customer_ref or False,
+            "company_name": self.company_name or self.parent_id.name or False,
+            "owner": self.call_owner_user_id.name or False,
+            "owner_id": self.call_owner_user_id.id or False,
+            "note": self.call_note or False,
+            "numbers": [
+                {
+                    "number": number.number,
+                    "e164": number.number_e164 or False,
+                    "kind": number.kind,
+                }
+                for number in self.call_number_ids
+            ],
+            "last_orders": [order._call_order_card() for order in last_orders],
+            "open_orders": [order._call_order_card() for order in open_orders],
+        }
+
+    def _call_sync_numbers(self, field_names):
+        """Rebuild the number rows of the given partner fields."""
+        kinds = [NUMBER_FIELDS[name] for name in field_names]
+        Number = self.env["call.partner.number"].sudo()
+        if self.ids:
+            Number.search(
+                [("partner_id", "in", self.ids), ("kind", "in", kinds)]
+            ).unlink()
+        vals_list = []
+        for partner in self:
+            for sequence, (field_name, kind) in enumerate(NUMBER_FIELDS.items()):
+                if field_name in field_names and partner[field_name]:
+                    vals_list.append(
+                        {
+                            "partner_id": partner.id,
+                            "number": partner[field_name],
+                            "kind": kind,
+                            "sequence": sequence,
+                        }
+                    )
+        if vals_list:
+            Number.create(vals_list)
+
+    def _call_user_can_change_owner(self):
+        return self.env.su or self.env.user.has_group(
+            "call_ordering.call_ordering_group_manager"
+        )
+
+    def _call_check_owner_change(self, new_owner_id):
+        if self._call_user_can_change_owner():
+            return
+        new_owner_id = new_owner_id or False
+        if any(partner.call_owner_user_id.id != new_owner_id for partner in self):
+            raise UserError(
+                self.env._(
+                    "Only a call centre manager may change the owner agent of a "
+                    "customer."
+                )
+            )

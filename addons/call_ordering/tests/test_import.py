@@ -1,0 +1,202 @@
+import base64
+import csv
+import io
+
+import openpyxl
+import xlwt
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import CallOrderingCase
+
+HEADERS = ["姓名", "手机", "Home Phone", "单位", "性别"]
+
+
+def xlsx_bytes(rows, headers=HEADERS):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def xls_bytes(rows, headers=HEADERS):
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("Customers")
+    for col, value in enumerate(headers):
+        sheet.write(0, col, value)
+    for index, row in enumerate(rows, 1):
+        for col, value in enumerate(row):
+            sheet.write(index, col, value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_bytes(rows, headers=HEADERS, encoding="utf-8"):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+@tagged("post_install", "-at_install")
+class TestImport(CallOrderingCase):
+    def _wizard(self, data, name, policy="skip", user=None):
+        wizard = (
+            self.env["call.partner.import"]
+            .with_user(user or self.agent)
+            .create(
+                {
+                    "file_data": base64.b64encode(data),
+                    "file_name": name,
+                    "duplicate_policy": policy,
+                }
+            )
+        )
+        wizard.action_load()
+        return wizard
+
+    def _count(self):
+        return self.env["res.partner"].search_count([]), self.env[
+            "call.partner.number"
+        ].search_count([])
+
+    def test_good_xlsx_file_is_imported(self):
+        rows = [
+            ["赵六", "13700001111", "010-6000-1111", "新华书店", "男"],
+            ["钱七", 13700002222, "", "", "女"],
+            ["孙八", "+86 137 0000 3333", "", "北京大学", ""],
+        ]
+        wizard = self._wizard(xlsx_bytes(rows), "customers.xlsx")
+        self.assertEqual(wizard.state, "mapping")
+        self.assertEqual(wizard.row_count, 3)
+        targets = wizard.column_ids.mapped("target")
+        self.assertEqual(
+            targets,
+            ["name", "mobile", "call_home_phone", "company_name", "call_gender"],
+        )
+        self.assertIn("赵六", wizard.preview_html)
+        wizard.action_import()
+        self.assertEqual(wizard.state, "done")
+        self.assertEqual(wizard.created_count, 3)
+        self.assertEqual(wizard.error_count, 0)
+        self.assertFalse(wizard.error_file)
+        qian = self.env["res.partner"]._call_search_by_number("+8613700002222")
+        self.assertEqual(qian.name, "钱七")
+        self.assertEqual(qian.call_gender, "female")
+        self.assertTrue(qian.call_customer_ref)
+        self.assertEqual(qian.call_owner_user_id, self.agent)
+        zhao = self.env["res.partner"]._call_search_by_number("01060001111")
+        self.assertEqual(zhao.company_name, "新华书店")
+
+    def test_bad_rows_are_reported_and_downloadable(self):
+        rows = [
+            ["Good", "13700001111", "", "", ""],
+            ["", "13700002222", "", "", ""],
+            ["Bad Number", "call me maybe", "", "", ""],
+            ["Twin", "+8613700001111", "", "", ""],
+            ["Existing", "138 1234 5678", "", "", ""],
+            ["Odd Gender", "13700004444", "", "", "unknown"],
+        ]
+        before = self._count()
+        wizard = self._wizard(csv_bytes(rows), "customers.csv")
+        wizard.action_check()
+        self.assertEqual(self._count(), before, "checking writes nothing")
+        self.assertEqual(wizard.valid_count, 1)
+        self.assertEqual(wizard.error_count, 4)
+        self.assertEqual(wizard.skipped_count, 1)
+        self.assertIn("Missing name", wizard.report_html)
+        self.assertIn("Unparsable number call me maybe", wizard.report_html)
+        self.assertIn("Duplicate of row 2 in the file", wizard.report_html)
+        wizard.action_import()
+        self.assertEqual(wizard.created_count, 1)
+        error_file = base64.b64decode(wizard.error_file).decode("utf-8-sig")
+        lines = list(csv.reader(io.StringIO(error_file)))
+        self.assertEqual(lines[0], [*HEADERS, "Error"])
+        self.assertEqual(len(lines), 6)
+        self.assertEqual(lines[1][0], "")
+        self.assertIn("Already in the database", error_file)
+        self.assertTrue(wizard.error_file_name.endswith("-not-imported.csv"))
+
+    def test_duplicate_policy_update_and_create(self):
+        rows = [["张三 (new)", "13812345678", "", "New Unit", ""]]
+        wizard = self._wizard(csv_bytes(rows), "c.csv", policy="update")
+        wizard.action_import()
+        self.assertEqual(wizard.updated_count, 1)
+        self.assertEqual(self.zhang.name, "张三 (new)")
+        self.assertEqual(self.zhang.company_name, "New Unit")
+        wizard = self._wizard(csv_bytes(rows), "c.csv", policy="create")
+        wizard.action_import()
+        self.assertEqual(wizard.created_count, 1)
+        found = (
+            self.env["res.partner"]
+            .with_user(self.agent)
+            ._call_search_by_number("13812345678")
+        )
+        self.assertEqual(len(found), 2)
+
+    def test_update_refused_when_number_is_shared(self):
+        rows = [["Shared", "010 8765 4321", "", "", ""]]
+        wizard = self._wizard(csv_bytes(rows), "c.csv", policy="update")
+        wizard.action_import()
+        self.assertEqual(wizard.updated_count, 0)
+        self.assertIn("matches 2 customers", wizard.report_html)
+
+    def test_corrupt_file_writes_nothing(self):
+        before = self._count()
+        broken = xlsx_bytes([["A", "13700001111", "", "", ""]])[:300]
+        for data, name, message in (
+            (broken, "customers.xlsx", "could not be read"),
+            (b"\x89PNG\r\n\x1a\n\x00\x00binary", "photo.csv", "could not be read"),
+            (b"%PDF-1.4 hello", "report.pdf", "Unsupported file type"),
+            (b"", "empty.csv", "Please choose a file"),
+            (b"just a title\n", "title.csv", "no data rows"),
+        ):
+            with self.subTest(name=name):
+                wizard = self.env["call.partner.import"].create(
+                    {"file_data": base64.b64encode(data), "file_name": name}
+                )
+                with self.assertRaisesRegex(UserError, message):
+                    wizard.action_load()
+        self.assertEqual(self._count(), before)
+
+    def test_missing_mapping_is_refused(self):
+        rows = [["Someone", "13700001111"]]
+        wizard = self._wizard(csv_bytes(rows, headers=["Who", "Digits"]), "c.csv")
+        with self.assertRaisesRegex(UserError, "customer name"):
+            wizard.action_import()
+        wizard.column_ids[0].target = "name"
+        with self.assertRaisesRegex(UserError, "phone number column"):
+            wizard.action_import()
+        wizard.column_ids[1].target = "mobile"
+        wizard.action_import()
+        self.assertEqual(wizard.created_count, 1)
+
+    def test_xls_file_is_imported(self):
+        rows = [
+            ["周九", 13700005555.0, "", "", ""],
+            ["吴十", "13700006666", "", "", ""],
+        ]
+        wizard = self._wizard(xls_bytes(rows), "old.xls")
+        wizard.action_import()
+        self.assertEqual(wizard.created_count, 2)
+        found = self.env["res.partner"]._call_search_by_number("13700005555")
+        self.assertEqual(found.name, "周九")
+
+    def test_gb18030_csv_with_semicolons(self):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(["姓名", "电话"])
+        writer.writerow(["郑十一", "010-6123-4567"])
+        data = buffer.getvalue().encode("gb18030")
+        wizard = self._wizard(data, "legacy.csv")
+        wizard.action_import()
+        self.assertEqual(wizard.created_count, 1)
+        found = self.env["res.partner"]._call_search_by_number("+861061234567")
+        self.assertEqual(found.name, "郑十一")

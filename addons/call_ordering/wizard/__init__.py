@@ -1,0 +1,1 @@
+from . import call_partner_import, call_partner_import_column

@@ -1,0 +1,1 @@
+from . import call_report_agent, call_report_cdr, call_report_order

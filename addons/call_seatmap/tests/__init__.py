@@ -1,0 +1,7 @@
+from . import (
+    test_booking_slot,
+    test_race,
+    test_seat_state,
+    test_seatmap_ui,
+    test_suggest,
+)

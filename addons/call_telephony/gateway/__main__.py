@@ -1,0 +1,93 @@
+"""Command line: ``python -m gateway [--demo DB] [--config FILE] ...``
+
+Run from ``addons/call_telephony`` (the package is not installed)."""
+
+import argparse
+import logging
+import os
+import sys
+
+from .config import DEMO_API_KEY, GatewayConfig
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway", description="SIP gateway of the call-centre suite"
+    )
+    parser.add_argument("--config", help="TOML settings file ([gateway] table)")
+    parser.add_argument(
+        "--demo", metavar="DB",
+        help="use the demo gateway credentials of database DB (demo data only)",
+    )
+    parser.add_argument("--odoo-url")
+    parser.add_argument("--api-key", help="better: env CALL_GATEWAY_API_KEY")
+    parser.add_argument("--sip-host")
+    parser.add_argument("--sip-port", type=int)
+    parser.add_argument("--transports", help="udp,tcp (default both)")
+    parser.add_argument("--rtp-port", type=int)
+    parser.add_argument("--register-uri")
+    parser.add_argument("--register-registrar")
+    parser.add_argument("--register-user")
+    parser.add_argument("--register-password")
+    parser.add_argument("--spool-dir")
+    parser.add_argument("--gateway-id")
+    parser.add_argument("--max-calls", type=int)
+    parser.add_argument("--language", choices=("zh", "en"))
+    parser.add_argument("--log-level")
+    parser.add_argument("--no-websocket", action="store_true")
+    return parser.parse_args(argv)
+
+
+def build_config(args, env=None):
+    env = os.environ if env is None else env
+    overrides = {
+        "odoo_url": args.odoo_url,
+        "api_key": args.api_key,
+        "sip_host": args.sip_host,
+        "sip_port": args.sip_port,
+        "transports": args.transports,
+        "rtp_port": args.rtp_port,
+        "register_uri": args.register_uri,
+        "register_registrar": args.register_registrar,
+        "register_user": args.register_user,
+        "register_password": args.register_password,
+        "spool_dir": args.spool_dir,
+        "gateway_id": args.gateway_id,
+        "max_calls": args.max_calls,
+        "language": args.language,
+        "log_level": args.log_level,
+    }
+    if args.no_websocket:
+        overrides["websocket"] = False
+    config = GatewayConfig.load(args.config, env, overrides)
+    if args.demo:
+        if not config.api_key:
+            config.api_key = env.get("CALL_GATEWAY_API_KEY") or DEMO_API_KEY
+        if not args.spool_dir and "CALL_GATEWAY_SPOOL_DIR" not in env:
+            root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+            config.spool_dir = os.path.join(root, ".local", "gateway", args.demo)
+    return config
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = build_config(args)
+    logging.basicConfig(
+        level=getattr(logging, config.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not config.api_key:
+        logging.getLogger("gateway").warning(
+            "no API key (CALL_GATEWAY_API_KEY): Odoo will refuse the events; "
+            "they stay in the spool"
+        )
+    from .runner import Gateway
+
+    Gateway(config).run()
+    logging.shutdown()
+    # pjsua2 objects must not be finalised after libDestroy(): leave now.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

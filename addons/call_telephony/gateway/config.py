@@ -1,0 +1,81 @@
+"""Gateway settings: defaults < TOML file (``--config``) < environment
+(``CALL_GATEWAY_<NAME>``) < command line."""
+
+import dataclasses
+import os
+import tomllib
+
+DEMO_API_KEY = "ctgwdemo5f2c8e1a9b7d4036a1e2f3c4d5e6f708"
+
+
+@dataclasses.dataclass
+class GatewayConfig:
+    gateway_id: str = "gw1"
+    # SIP side
+    sip_host: str = "127.0.0.1"  # bind address
+    sip_port: int = 5070
+    public_host: str = ""  # address put in Contact/SDP when behind NAT
+    transports: str = "udp,tcp"  # udp, tcp or both
+    rtp_port: int = 20000  # first RTP port
+    register_uri: str = ""  # e.g. sip:4008001234@pbx.example.com (empty: no trunk)
+    register_registrar: str = ""  # e.g. sip:pbx.example.com
+    register_user: str = ""
+    register_password: str = ""
+    register_realm: str = "*"
+    outbound_proxy: str = ""
+    dial_domain: str = ""  # host for plain numbers dialled out (trunk); default: registrar
+    # Odoo side
+    odoo_url: str = "http://127.0.0.1:8069"
+    api_key: str = ""
+    websocket: bool = True
+    config_poll_seconds: float = 5.0
+    http_timeout: float = 5.0
+    # Local
+    spool_dir: str = ""
+    language: str = "zh"  # built-in prompts
+    timezone: str = "Asia/Shanghai"  # restaurant local time for self-service
+    max_calls: int = 60  # caller sessions handled normally
+    surge_reserve: int = 20  # extra sessions that only hear the surge prompt
+    log_level: str = "INFO"
+    pjsip_log_level: int = 1
+    shutdown_grace_seconds: float = 30.0
+
+    @classmethod
+    def load(cls, path=None, env=None, overrides=None):
+        env = os.environ if env is None else env
+        values = {}
+        if path:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+            values.update(data.get("gateway", data))
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for name in fields:
+            key = "CALL_GATEWAY_" + name.upper()
+            if key in env:
+                values[name] = env[key]
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise ValueError("unknown gateway settings: %s" % ", ".join(sorted(unknown)))
+        config = cls()
+        for name, value in values.items():
+            setattr(config, name, _convert(fields[name].type, value))
+        if not config.spool_dir:
+            config.spool_dir = os.path.abspath("gateway-spool-%s" % config.gateway_id)
+        return config
+
+    @property
+    def transport_list(self):
+        return [t.strip().lower() for t in self.transports.split(",") if t.strip()]
+
+
+def _convert(kind, value):
+    if kind in (int, "int"):
+        return int(value)
+    if kind in (float, "float"):
+        return float(value)
+    if kind in (bool, "bool"):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    return str(value)

@@ -1,0 +1,545 @@
+"""The PJSIP side: one pjsua2 Endpoint polled from a single thread.
+
+Threading model: ``uaConfig.threadCnt = 0`` and ``mainThreadOnly`` — every
+pjsua2 callback runs inside :meth:`Engine.run`'s ``libHandleEvents`` loop, in
+the thread that created the Endpoint. Other threads (event flusher, command
+websocket, Odoo requests of the self-service dialogue) never touch pjsua2
+objects: they hand work over with :meth:`Engine.post`, a thread-safe queue the
+loop drains between polls. pjsua2 objects are deleted from the loop too, never
+inside their own callback.
+"""
+
+import collections
+import concurrent.futures
+import gc
+import heapq
+import itertools
+import logging
+import os
+import queue
+import re
+import threading
+import time
+
+import pjsua2 as pj
+
+from . import acd
+from .prompts import PromptLibrary
+from .snapshot import Snapshot
+
+_logger = logging.getLogger(__name__)
+
+_URI_USER = re.compile(r"sips?:([^@;>]+)@")
+
+
+def uri_user(uri):
+    """User part of a SIP URI (``"X" <sip:138@h>`` -> ``138``)."""
+    match = _URI_USER.search(uri or "")
+    return match.group(1) if match else ""
+
+
+class Timer:
+    __slots__ = ("when", "fn", "cancelled")
+
+    def __init__(self, when, fn):
+        self.when = when
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Leg(pj.Call):
+    """One SIP call leg; forwards its callbacks to its owner session."""
+
+    def __init__(self, engine, account, call_id=pj.PJSUA_INVALID_ID, owner=None, role=""):
+        super().__init__(account, call_id)
+        self.engine = engine
+        self.owner = owner
+        self.role = role
+        self.meta = {}
+        self.audio = None
+        self.state = pj.PJSIP_INV_STATE_NULL
+        self.connected_at = None
+        self.ended = False
+        self.status_code = 0
+
+    # -- pjsua2 callbacks (loop thread) ---------------------------------------
+    def onCallState(self, prm):
+        try:
+            info = self.getInfo()
+        except pj.Error:
+            return
+        self.state = info.state
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.connected_at is None:
+            self.connected_at = time.time()
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.ended = True
+            self.status_code = info.lastStatusCode
+            self.audio = None
+            self.engine.forget_leg(self)
+        if self.owner is not None:
+            self.engine.guard(self.owner.on_leg_state, self, info)
+
+    def onCallMediaState(self, prm):
+        try:
+            info = self.getInfo()
+        except pj.Error:
+            return
+        audio = None
+        for media in info.media:
+            if (
+                media.type == pj.PJMEDIA_TYPE_AUDIO
+                and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+            ):
+                try:
+                    audio = self.getAudioMedia(media.index)
+                except pj.Error:
+                    audio = None
+                break
+        self.audio = audio
+        if self.owner is not None:
+            self.engine.guard(self.owner.on_leg_media, self)
+
+    def onDtmfDigit(self, prm):
+        # RFC 2833 telephone-event and SIP INFO (application/dtmf-relay) both
+        # arrive here; prm.method tells which.
+        if self.owner is not None:
+            self.engine.guard(self.owner.on_leg_digit, self, prm.digit)
+
+    # -- helpers ------------------------------------------------------------
+    def safe_hangup(self, code=0):
+        if self.ended:
+            return
+        prm = pj.CallOpParam()
+        if code:
+            prm.statusCode = code
+        try:
+            self.hangup(prm)
+        except pj.Error as exc:
+            _logger.debug("hangup failed: %s", exc.info() if hasattr(exc, "info") else exc)
+
+    def safe_answer(self, code=200):
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        try:
+            self.answer(prm)
+            return True
+        except pj.Error as exc:
+            _logger.info("answer %s failed: %s", code, getattr(exc, "reason", exc))
+            return False
+
+
+class GatewayAccount(pj.Account):
+    def __init__(self, engine, hotline_number=""):
+        super().__init__()
+        self.engine = engine
+        self.hotline_number = hotline_number
+
+    def onIncomingCall(self, prm):
+        self.engine.guard(self.engine.on_incoming, self, prm)
+
+    def onRegState(self, prm):
+        _logger.info("trunk registration: %s %s", prm.code, prm.reason)
+
+
+class Engine:
+    """Owns the Endpoint, the sessions and the agent board."""
+
+    def __init__(self, config, spool, client=None, snapshot=None):
+        self.config = config
+        self.spool = spool
+        self.client = client
+        self.snapshot = snapshot or Snapshot()
+        self.board = acd.AgentBoard()
+        self.board.last_agent.update(spool.get("last_agent", {}) or {})
+        self.prompts = PromptLibrary(
+            os.path.join(config.spool_dir, "prompts"), config.language
+        )
+        self.recordings_dir = os.path.join(config.spool_dir, "recordings")
+        os.makedirs(self.recordings_dir, exist_ok=True)
+        self.ep = None
+        self.accounts = []
+        self.sessions = {}  # call id -> session
+        self.waiting = collections.OrderedDict()  # call id -> session in a queue
+        self._legs = set()
+        self._graveyard = []
+        self._actions = queue.SimpleQueue()
+        self._timers = []
+        self._timer_seq = itertools.count()
+        self.accepting = True
+        self.running = False
+        self.stopped = threading.Event()
+        self.executor = concurrent.futures.ThreadPoolExecutor(4, "gateway-odoo")
+        self.flusher = None
+        self.stats = collections.Counter()
+        self.loop_thread = None
+        self.config_refresh = None  # set by the runner: fetch config now
+
+    # -- thread hand-over ---------------------------------------------------
+    def post(self, fn, *args):
+        """Run ``fn(*args)`` in the loop thread (callable from any thread)."""
+        self._actions.put((fn, args))
+
+    def call_later(self, delay, fn, *args):
+        timer = Timer(time.monotonic() + delay, (lambda: fn(*args)) if args else fn)
+        heapq.heappush(self._timers, (timer.when, next(self._timer_seq), timer))
+        return timer
+
+    def in_background(self, work, done):
+        """Run ``work()`` in a worker thread, then ``done(result, error)`` in
+        the loop thread."""
+
+        def _run():
+            try:
+                result, error = work(), None
+            except Exception as exc:  # noqa: BLE001 - handed to done()
+                result, error = None, exc
+            self.post(done, result, error)
+
+        self.executor.submit(_run)
+
+    def guard(self, fn, *args):
+        """Call ``fn``; log instead of crashing the loop (and pjsua2)."""
+        try:
+            return fn(*args)
+        except Exception:
+            self.stats["errors"] += 1
+            _logger.exception("error in %s", getattr(fn, "__name__", fn))
+            return None
+
+    def recover(self):
+        """Close the calls a crashed run left open as ``interrupted``; what
+        was recorded of them is repaired and uploaded first."""
+        from .media import repair_wav
+
+        recovered = []
+        for call_id, info in self.spool.open_calls():
+            path = info.get("recording")
+            if path and repair_wav(path):
+                self.spool.append(
+                    call_id, "recording",
+                    {"path": path, "filename": os.path.basename(path),
+                     "mimetype": "audio/wav"},
+                )
+            recovered.append(call_id)
+        self.spool.recover_interrupted()
+        if recovered:
+            _logger.warning("%d call(s) interrupted by the last stop", len(recovered))
+        return recovered
+
+    # -- events -------------------------------------------------------------
+    def event(self, call_id, kind, data=None, close=False):
+        self.spool.append(call_id, kind, data or {}, close=close)
+        if self.flusher is not None:
+            self.flusher.kick()
+
+    def on_event_result(self, event, result):
+        """Flusher thread: routing hints of Odoo for an ``incoming`` event."""
+        route = result.get("route")
+        if route:
+            self.post(self._apply_route, event["call_id"], route)
+
+    def _apply_route(self, call_id, route):
+        session = self.sessions.get(call_id)
+        if session is not None:
+            session.route_hint = route
+            last = route.get("last_agent_id")
+            if last:
+                self.board.remember(session.caller, last)
+
+    def set_snapshot(self, snapshot):
+        self.snapshot = snapshot
+        self.post(self.dispatch)
+
+    # -- pjsua2 lifecycle -----------------------------------------------------
+    def start(self):
+        """Create the Endpoint in the calling thread (which must then run
+        :meth:`run`)."""
+        cfg = self.config
+        self.loop_thread = threading.current_thread()
+        ep = self.ep = pj.Endpoint()
+        ep.libCreate()
+        ep_cfg = pj.EpConfig()
+        ep_cfg.uaConfig.threadCnt = 0
+        ep_cfg.uaConfig.mainThreadOnly = True
+        ep_cfg.uaConfig.maxCalls = min(3 * (cfg.max_calls + cfg.surge_reserve) + 16, 1000)
+        ep_cfg.uaConfig.userAgent = "call-centre-gateway/18.0"
+        ep_cfg.medConfig.clockRate = 8000
+        ep_cfg.medConfig.sndClockRate = 8000
+        ep_cfg.medConfig.channelCount = 1
+        ep_cfg.medConfig.ecTailLen = 0
+        ep_cfg.medConfig.noVad = True
+        ep_cfg.medConfig.quality = 4
+        ep_cfg.medConfig.maxMediaPorts = min(6 * (cfg.max_calls + cfg.surge_reserve) + 32, 4000)
+        ep_cfg.medConfig.threadCnt = 1
+        ep_cfg.logConfig.level = cfg.pjsip_log_level
+        ep_cfg.logConfig.consoleLevel = cfg.pjsip_log_level
+        ep.libInit(ep_cfg)
+        for transport in self.config.transport_list:
+            tcfg = pj.TransportConfig()
+            tcfg.port = cfg.sip_port
+            tcfg.boundAddress = cfg.sip_host
+            if cfg.public_host:
+                tcfg.publicAddress = cfg.public_host
+            kind = pj.PJSIP_TRANSPORT_TCP if transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+            ep.transportCreate(kind, tcfg)
+        ep.libStart()
+        ep.audDevManager().setNullDev()
+        self._set_codecs()
+        self._create_accounts()
+        self.running = True
+        _logger.info(
+            "SIP gateway listening on %s:%s (%s)", cfg.sip_host, cfg.sip_port, cfg.transports
+        )
+
+    def _set_codecs(self):
+        # G.711 only: no transcoding on the bridge, lowest CPU per call.
+        for codec in self.ep.codecEnum2():
+            name = codec.codecId
+            if name.startswith("PCMU"):
+                prio = 255
+            elif name.startswith("PCMA"):
+                prio = 254
+            elif name.startswith("telephone-event"):
+                continue
+            else:
+                prio = 0
+            self.ep.codecSetPriority(name, prio)
+
+    def _account_config(self, id_uri):
+        cfg = self.config
+        acfg = pj.AccountConfig()
+        acfg.idUri = id_uri
+        acfg.mediaConfig.transportConfig.port = cfg.rtp_port
+        acfg.mediaConfig.transportConfig.portRange = 4000
+        acfg.mediaConfig.transportConfig.boundAddress = cfg.sip_host
+        if cfg.public_host:
+            acfg.mediaConfig.transportConfig.publicAddress = cfg.public_host
+        if cfg.outbound_proxy:
+            acfg.sipConfig.proxies.append(cfg.outbound_proxy)
+        acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
+        return acfg
+
+    def _create_accounts(self):
+        cfg = self.config
+        host = cfg.public_host or cfg.sip_host
+        local = GatewayAccount(self)
+        local.create(self._account_config("sip:gateway@%s:%s" % (host, cfg.sip_port)), True)
+        self.accounts.append(local)
+        if cfg.register_uri:
+            acfg = self._account_config(cfg.register_uri)
+            registrar = cfg.register_registrar or "sip:" + cfg.register_uri.split("@", 1)[-1]
+            acfg.regConfig.registrarUri = registrar
+            acfg.regConfig.timeoutSec = 300
+            acfg.sipConfig.authCreds.append(
+                pj.AuthCredInfo(
+                    "digest", cfg.register_realm or "*", cfg.register_user,
+                    0, cfg.register_password,
+                )
+            )
+            trunk = GatewayAccount(self, hotline_number=uri_user(cfg.register_uri))
+            trunk.create(acfg)
+            self.accounts.append(trunk)
+
+    def run(self, until=None):
+        """Poll pjsua2, timers and posted actions until :meth:`stop`."""
+        while self.running:
+            self.step(10)
+            if until is not None and until():
+                break
+
+    def step(self, wait_ms=10):
+        try:
+            self.ep.libHandleEvents(wait_ms)
+        except pj.Error as exc:
+            _logger.error("libHandleEvents: %s", exc)
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _when, _seq, timer = heapq.heappop(self._timers)
+            if not timer.cancelled:
+                self.guard(timer.fn)
+        for _ in range(1000):
+            try:
+                fn, args = self._actions.get_nowait()
+            except queue.Empty:
+                break
+            self.guard(fn, *args)
+        if self._graveyard:
+            # pjsua2 objects released outside of their own callbacks
+            self._graveyard.clear()
+
+    def bury(self, *objects):
+        self._graveyard.extend(o for o in objects if o is not None)
+
+    def wait_wav_final(self, path, then, deadline=None):
+        """Call ``then()`` once pjmedia has written the WAV header of ``path``
+        (the recorder is destroyed asynchronously), at most 3 s later."""
+        deadline = deadline or time.monotonic() + 3.0
+        try:
+            with open(path, "rb") as fh:
+                header = fh.read(8)
+        except OSError:
+            header = b""
+        final = len(header) == 8 and header[4:8] != b"\0\0\0\0"
+        if final or time.monotonic() >= deadline:
+            if not final and path:
+                from .media import repair_wav
+
+                repair_wav(path)
+            self.guard(then)
+            return
+        self.call_later(0.05, self.wait_wav_final, path, then, deadline)
+
+    def forget_leg(self, leg):
+        self._legs.discard(leg)
+        self.bury(leg)
+
+    def stop(self):
+        self.running = False
+
+    def shutdown(self, grace=None):
+        """Stop taking calls, let live ones finish (bounded), then close."""
+        grace = self.config.shutdown_grace_seconds if grace is None else grace
+        self.accepting = False
+        deadline = time.monotonic() + grace
+        self.running = True
+        while self.sessions and time.monotonic() < deadline:
+            self.step(20)
+        for session in list(self.sessions.values()):
+            session.finish("shutdown")
+        end = time.monotonic() + 3
+        while (
+            self.sessions or self._legs or any(not t[2].cancelled for t in self._timers)
+        ) and time.monotonic() < end:
+            self.step(20)
+        self.running = False
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.spool.put("last_agent", self.board.last_agent)
+        for account in self.accounts:
+            try:
+                account.shutdown()
+            except pj.Error:
+                pass
+        self.accounts.clear()
+        self._timers.clear()
+        self.sessions.clear()
+        self.waiting.clear()
+        self._graveyard.clear()
+        self._legs.clear()
+        gc.collect()
+        try:
+            self.ep.libDestroy()
+        except pj.Error:
+            pass
+        self.stopped.set()
+
+    # -- calls ----------------------------------------------------------------
+    def new_leg(self, owner, role, account=None, call_id=pj.PJSUA_INVALID_ID):
+        leg = Leg(self, account or self.accounts[0], call_id, owner=owner, role=role)
+        self._legs.add(leg)
+        return leg
+
+    def dial_uri(self, number):
+        """SIP URI for a number or URI from Odoo."""
+        number = (number or "").strip()
+        if number.startswith(("sip:", "sips:")):
+            return number
+        if "@" in number:
+            return "sip:" + number
+        domain = self.config.dial_domain or self.config.register_registrar.replace(
+            "sip:", ""
+        )
+        if not domain:
+            domain = "%s:%s" % (self.config.sip_host, self.config.sip_port)
+        return "sip:%s@%s" % (re.sub(r"[^0-9+*#]", "", number), domain)
+
+    def make_call(self, owner, role, uri, account=None):
+        """Start an outgoing leg; None when the URI is refused at once."""
+        leg = self.new_leg(owner, role, account)
+        prm = pj.CallOpParam(True)
+        try:
+            leg.makeCall(uri, prm)
+        except pj.Error as exc:
+            _logger.warning("cannot call %s: %s", uri, getattr(exc, "reason", exc))
+            leg.ended = True
+            self.forget_leg(leg)
+            return None
+        return leg
+
+    def active_sessions(self):
+        return sum(1 for s in self.sessions.values() if s.direction == "inbound")
+
+    def on_incoming(self, account, prm):
+        from .sessions import InboundSession
+
+        leg = self.new_leg(None, "caller", account, prm.callId)
+        info = leg.getInfo()
+        caller = uri_user(info.remoteUri)
+        dialled = uri_user(info.localUri) or account.hotline_number
+        self.stats["incoming"] += 1
+        if not self.accepting:
+            leg.safe_answer(503)
+            return
+        hotline = self.snapshot.hotline_for(dialled) or self.snapshot.hotline_for(
+            account.hotline_number
+        )
+        if hotline is None and len(self.snapshot.hotlines) == 1 and not dialled.isdigit():
+            hotline = self.snapshot.hotlines[0]
+        if hotline is None:
+            _logger.warning("call from %s to unknown hotline %r refused", caller, dialled)
+            self.stats["unknown_hotline"] += 1
+            leg.safe_answer(404)
+            return
+        decision = acd.surge_decision(
+            len(self.waiting), self.active_sessions(), hotline,
+            self.config.max_calls, self.config.surge_reserve,
+        )
+        if decision == "reject":
+            self.stats["rejected"] += 1
+            leg.safe_answer(486)
+            return
+        session = InboundSession(self, leg, hotline, caller, dialled)
+        self.sessions[session.call_id] = session
+        session.start(surge=decision == "surge")
+
+    # -- queue dispatching ------------------------------------------------------
+    def enqueue(self, session):
+        self.waiting[session.call_id] = session
+        self.post(self.dispatch)
+
+    def dequeue(self, session):
+        self.waiting.pop(session.call_id, None)
+
+    def position(self, session):
+        for index, call_id in enumerate(self.waiting):
+            if call_id == session.call_id:
+                return index + 1
+        return 0
+
+    def dispatch(self):
+        """Offer free agents to waiting callers, first come first served."""
+        for session in list(self.waiting.values()):
+            if session.can_ring():
+                session.ring_next()
+
+    def agent_released(self, agent_id, wrapup=0, talked=True):
+        self.board.release(agent_id, wrapup, talked)
+        if wrapup:
+            self.call_later(wrapup + 0.05, self.dispatch)
+        self.post(self.dispatch)
+
+    def session_ended(self, session):
+        self.sessions.pop(session.call_id, None)
+        self.dequeue(session)
+        self.post(self.dispatch)
+
+    # -- commands from Odoo (any thread) -------------------------------------
+    def on_command(self, payload):
+        self.post(self._command, payload)
+
+    def _command(self, payload):
+        from .sessions import run_command
+
+        run_command(self, payload)

@@ -1,0 +1,340 @@
+"""Everything the gateway knows about Odoo's HTTP API sits here
+(addons/call_telephony/readme/API.md): the REST calls, the event flusher that
+replays the spool in order, and the websocket command listener."""
+
+import base64
+import json
+import logging
+import os
+import threading
+import time
+
+import requests
+
+_logger = logging.getLogger(__name__)
+
+API = "/call_telephony/gateway"
+FILE_EVENTS = ("recording", "voicemail")
+
+
+class OdooError(Exception):
+    """Odoo answered, but refused the request (4xx): do not retry as is."""
+
+    def __init__(self, status, body):
+        super().__init__("HTTP %s: %s" % (status, body))
+        self.status = status
+        self.body = body
+
+
+class OdooUnavailable(Exception):
+    """Odoo could not be reached or failed (network, 5xx): retry later."""
+
+
+class OdooClient:
+    """Small synchronous client of the gateway API (thread-safe enough: one
+    ``requests.Session`` per thread)."""
+
+    def __init__(self, url, api_key, gateway_id="gw1", timeout=5.0):
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self.gateway_id = gateway_id
+        self.timeout = timeout
+        self._local = threading.local()
+
+    @property
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers["Authorization"] = "Bearer %s" % self.api_key
+        return session
+
+    def _request(self, method, path, payload=None, params=None, timeout=None):
+        try:
+            response = self._session.request(
+                method,
+                self.url + API + path,
+                data=None if payload is None else json.dumps(payload),
+                params=params,
+                headers={"Content-Type": "application/json"},
+                timeout=timeout or self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise OdooUnavailable(str(exc)) from exc
+        if response.status_code >= 500 or response.status_code in (502, 503, 504):
+            raise OdooUnavailable("HTTP %s" % response.status_code)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": "not_json", "message": response.text[:200]}
+        if response.status_code >= 400:
+            raise OdooError(response.status_code, body)
+        return body
+
+    # -- API ------------------------------------------------------------------
+    def post_events(self, events):
+        """Send events ``[{call_id, seq, type, ts, data}]``; return Odoo's results."""
+        body = self._request(
+            "POST", "/events", {"gateway": self.gateway_id, "events": events},
+            timeout=max(self.timeout, 30),
+        )
+        return body
+
+    def get_config(self, since=None):
+        params = {"since": since} if since not in (None, "", "0") else None
+        return self._request("GET", "/config", params=params)
+
+    def availability(self, call_id, caller, party_size, start, duration=2.0):
+        return self._request(
+            "POST",
+            "/self_service/availability",
+            {"call_id": call_id, "caller": caller, "party_size": party_size,
+             "start": start, "duration": duration},
+        )
+
+    def create_order(self, request):
+        return self._request("POST", "/self_service/order", request)
+
+    def pending_commands(self):
+        return self._request("GET", "/commands").get("commands", [])
+
+    def open_session(self):
+        """Session cookie and websocket URL for the command channel."""
+        body = self._request("POST", "/session", {})
+        return body["session_id"], body.get("websocket_url") or "/websocket"
+
+
+def event_for_api(event):
+    """Turn a spooled event into the API's shape (files read and encoded)."""
+    data = dict(event["payload"])
+    if event["kind"] in FILE_EVENTS and "path" in data:
+        path = data.pop("path")
+        try:
+            with open(path, "rb") as fh:
+                data["data"] = base64.b64encode(fh.read()).decode()
+        except OSError:
+            _logger.error("recording %s is missing; reported without audio", path)
+            data["data"] = ""
+        data.setdefault("filename", os.path.basename(path))
+        data.setdefault("mimetype", "audio/wav")
+    return {
+        "call_id": event["call_id"],
+        "seq": event["seq"],
+        "type": event["kind"],
+        "ts": event["ts"],
+        "data": data,
+    }
+
+
+class Flusher(threading.Thread):
+    """Sends spooled events to Odoo in order; waits and retries while Odoo is
+    unreachable. Results of ``incoming`` events (routing hints) and of each
+    batch are handed to ``on_result(event, result)``."""
+
+    BATCH = 50
+
+    def __init__(self, spool, client, on_result=None, on_config_version=None):
+        super().__init__(name="gateway-flusher", daemon=True)
+        self.spool = spool
+        self.client = client
+        self.on_result = on_result
+        self.on_config_version = on_config_version
+        self.wakeup = threading.Event()
+        self.stopping = threading.Event()
+        self.online = None
+        self.sent = 0
+
+    def stop(self):
+        self.stopping.set()
+        self.wakeup.set()
+
+    def kick(self):
+        self.wakeup.set()
+
+    def run(self):
+        delay = 0.5
+        while not self.stopping.is_set():
+            try:
+                progressed = self.flush_once()
+                delay = 0.5
+                if progressed:
+                    continue
+            except OdooUnavailable as exc:
+                if self.online is not False:
+                    _logger.warning("Odoo unreachable, spooling events: %s", exc)
+                self.online = False
+                delay = min(delay * 2, 5.0)
+            except Exception:  # never let the flusher die
+                _logger.exception("event flusher failed")
+                delay = 5.0
+            self.wakeup.wait(delay if self.online is False else 2.0)
+            self.wakeup.clear()
+
+    def _batch(self):
+        events = self.spool.pending(self.BATCH)
+        # a file event travels alone (it may be megabytes)
+        for index, event in enumerate(events):
+            if event["kind"] in FILE_EVENTS:
+                return events[:index] or [event]
+        return events
+
+    def _prepare_order(self, event):
+        """Self-service orders made while Odoo was away are created now."""
+        payload = event["payload"]
+        if event["kind"] != "self_service_order" or "request" not in payload:
+            return event
+        try:
+            order = self.client.create_order(payload["request"])
+            kind, payload = "self_service_order", {"order_id": order["order_id"]}
+        except OdooError as exc:
+            _logger.error("self-service order refused by Odoo (%s): callback", exc)
+            kind = "callback_requested"
+            payload = {"number": payload["request"].get("caller")}
+        self.spool.rewrite(event["id"], kind, payload)
+        return dict(event, kind=kind, payload=payload)
+
+    def flush_once(self):
+        """Send one batch; return True when something was sent."""
+        events = self._batch()
+        if not events:
+            return False
+        events = [self._prepare_order(e) for e in events]
+        try:
+            body = self.client.post_events([event_for_api(e) for e in events])
+        except OdooError as exc:
+            if exc.status in (401, 403):
+                raise OdooUnavailable("refused: %s" % exc) from exc
+            # a batch Odoo cannot parse at all: send one by one to isolate it
+            if len(events) > 1:
+                for event in events:
+                    self._send_single(event)
+                return True
+            _logger.error("event %s/%s refused: %s", events[0]["call_id"],
+                          events[0]["seq"], exc)
+            self.spool.mark_sent([events[0]["id"]])
+            return True
+        if self.online is not True:
+            _logger.info("Odoo reachable, events flowing")
+        self.online = True
+        self.spool.mark_sent([e["id"] for e in events])
+        self.sent += len(events)
+        results = {(r.get("call_id"), r.get("seq")): r for r in body.get("results", [])}
+        for event in events:
+            result = results.get((event["call_id"], event["seq"]), {})
+            if result.get("status") == "error":
+                _logger.error("Odoo rejected event %s/%s %s: %s", event["call_id"],
+                              event["seq"], event["kind"], result.get("message"))
+            if self.on_result:
+                self.on_result(event, result)
+        if self.on_config_version and body.get("config_version") is not None:
+            self.on_config_version(body["config_version"])
+        return True
+
+    def _send_single(self, event):
+        try:
+            body = self.client.post_events([event_for_api(event)])
+            results = body.get("results") or [{}]
+            if self.on_result:
+                self.on_result(event, results[0])
+        except OdooError as exc:
+            _logger.error("event %s/%s refused: %s", event["call_id"], event["seq"], exc)
+        self.spool.mark_sent([event["id"]])
+
+    def drain(self, timeout):
+        """Try to send everything now (graceful shutdown); bounded in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.spool.pending_count():
+            try:
+                if not self.flush_once():
+                    break
+            except OdooUnavailable:
+                break
+
+
+class CommandListener(threading.Thread):
+    """Receives ``call_telephony/command`` messages over Odoo's websocket and
+    hands each payload to ``on_command``. Reconnects with backoff; after each
+    (re)connection fetches the commands still pending."""
+
+    def __init__(self, client, on_command):
+        super().__init__(name="gateway-commands", daemon=True)
+        self.client = client
+        self.on_command = on_command
+        self.stopping = threading.Event()
+        self.last_id = 0
+        self.connected = threading.Event()
+        self._ws = None
+        self._seen = set()
+
+    def stop(self):
+        self.stopping.set()
+        ws = self._ws
+        if ws is not None:
+            try:
+                ws.close()
+            except Exception:  # noqa: BLE001 - closing a dead socket
+                pass
+
+    def _dispatch(self, payload):
+        command_id = payload.get("command_id")
+        if command_id and command_id in self._seen:
+            return
+        if command_id:
+            self._seen.add(command_id)
+        try:
+            self.on_command(payload)
+        except Exception:
+            _logger.exception("command %s failed", payload)
+
+    def run(self):
+        import websocket  # websocket-client
+
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                sid, path = self.client.open_session()
+                url = "ws" + self.client.url[4:] + path
+                ws = websocket.create_connection(
+                    url, header=["Cookie: session_id=%s" % sid], timeout=30,
+                    origin=self.client.url,
+                )
+                self._ws = ws
+                ws.send(json.dumps({
+                    "event_name": "subscribe",
+                    "data": {"channels": [], "last": self.last_id},
+                }))
+                self.connected.set()
+                for payload in self.client.pending_commands():
+                    self._dispatch(payload)
+                delay = 1.0
+                self._read(ws)
+            except Exception as exc:  # noqa: BLE001 - network: retry
+                if not self.stopping.is_set():
+                    _logger.info("command websocket down (%s); retrying", exc)
+            finally:
+                self.connected.clear()
+                self._ws = None
+            self.stopping.wait(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _read(self, ws):
+        import websocket
+
+        ws.settimeout(60)
+        while not self.stopping.is_set():
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                ws.ping()
+                continue
+            if not frame:
+                return
+            try:
+                notifications = json.loads(frame)
+            except ValueError:
+                continue
+            for note in notifications if isinstance(notifications, list) else ():
+                self.last_id = max(self.last_id, note.get("id") or 0)
+                message = note.get("message") or {}
+                if message.get("type") == "call_telephony/command":
+                    self._dispatch(message.get("payload") or {})

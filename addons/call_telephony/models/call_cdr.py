@@ -1,0 +1,803 @@
+import base64
+from datetime import datetime
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..tools.routing import digits_only, service_level
+
+OUTCOMES = [
+    ("answered", "Answered"),
+    ("abandoned", "Abandoned"),
+    ("overflowed", "Overflowed to backup"),
+    ("self_service", "Self-service"),
+    ("voicemail", "Voicemail"),
+    ("callback", "Callback requested"),
+    ("blacklisted", "Blacklisted"),
+    ("missed", "Missed"),
+    ("interrupted", "Interrupted"),
+]
+# outcomes decided during the call that the end of the call keeps
+STICKY_OUTCOMES = ("overflowed", "self_service", "voicemail", "callback", "blacklisted")
+QA_FIELDS = ("qa_score", "tag_ids", "qa_note")
+
+
+def ts_to_datetime(ts):
+    """Gateway timestamp (epoch seconds, UTC) to a naive UTC datetime."""
+    if ts in (None, False, ""):
+        return fields.Datetime.now()
+    try:
+        return datetime.utcfromtimestamp(float(ts)).replace(microsecond=0)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError(f"bad timestamp {ts!r}") from exc
+
+
+class CallCdr(models.Model):
+    """Call detail record: one call from the first event to the hang-up."""
+
+    _name = "call.cdr"
+    _description = "Call Detail Record"
+    _order = "start_time desc, id desc"
+
+    name = fields.Char(compute="_compute_name")
+    gateway = fields.Char(readonly=True, index=True)
+    call_ref = fields.Char("Gateway call ID", readonly=True, index=True)
+    direction = fields.Selection(
+        [("inbound", "Inbound"), ("outbound", "Outbound")],
+        required=True,
+        default="inbound",
+        readonly=True,
+    )
+    hotline_id = fields.Many2one("call.hotline", readonly=True, index=True)
+    caller_number = fields.Char(readonly=True, index=True)
+    caller_digits = fields.Char(compute="_compute_caller_digits", store=True, index=True)
+    callee_number = fields.Char(readonly=True)
+    partner_id = fields.Many2one("res.partner", "Customer", index=True)
+    partner_ids = fields.Many2many("res.partner", string="Matched customers", readonly=True)
+    agent_id = fields.Many2one("call.agent", readonly=True, index=True)
+    user_id = fields.Many2one(
+        "res.users", "Agent user", related="agent_id.user_id", store=True, index=True
+    )
+    rung_agent_ids = fields.Many2many(
+        "call.agent", "call_cdr_rung_agent_rel", string="Agents rung", readonly=True
+    )
+    queue_id = fields.Many2one("call.queue", readonly=True, index=True)
+    team_id = fields.Many2one("call.team", readonly=True, index=True)
+    backup_id = fields.Many2one("call.overflow.backup", "Backup number", readonly=True)
+    start_time = fields.Datetime(readonly=True, index=True)
+    queued_time = fields.Datetime(readonly=True)
+    answer_time = fields.Datetime(readonly=True)
+    end_time = fields.Datetime(readonly=True)
+    wait_seconds = fields.Integer(compute="_compute_durations", store=True)
+    talk_seconds = fields.Integer(compute="_compute_durations", store=True)
+    wrapup_seconds = fields.Integer(readonly=True)
+    live_state = fields.Selection(
+        [
+            ("ivr", "In IVR"),
+            ("queued", "Waiting"),
+            ("ringing", "Ringing"),
+            ("talking", "Talking"),
+            ("ended", "Ended"),
+        ],
+        default="ivr",
+        readonly=True,
+        index=True,
+    )
+    outcome = fields.Selection(OUTCOMES, readonly=True, index=True)
+    hangup_reason = fields.Char(readonly=True)
+    ivr_path = fields.Char("IVR choices", readonly=True)
+    member_verified = fields.Boolean(readonly=True)
+    order_id = fields.Many2one("call.order", "Order", index=True)
+    callback_id = fields.Many2one("call.callback", readonly=True)
+    recording_attachment_id = fields.Many2one("ir.attachment", "Recording", readonly=True)
+    qa_score = fields.Float("QA score", help="Quality score from 0 to 100.")
+    qa_note = fields.Text("QA note")
+    tag_ids = fields.Many2many("call.cdr.tag", string="Tags")
+    can_review = fields.Boolean(compute="_compute_can_review")
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+
+    _sql_constraints = [
+        (
+            "gateway_call_uniq",
+            "unique(gateway, call_ref)",
+            "A gateway call is recorded once.",
+        ),
+        (
+            "qa_score_range",
+            "CHECK(qa_score IS NULL OR (qa_score >= 0 AND qa_score <= 100))",
+            "The QA score is between 0 and 100.",
+        ),
+    ]
+
+    @api.depends("caller_number", "callee_number", "direction")
+    def _compute_name(self):
+        for cdr in self:
+            cdr.name = "%s → %s" % (cdr.caller_number or "?", cdr.callee_number or "?")
+
+    @api.depends_context("uid")
+    def _compute_can_review(self):
+        self.can_review = self._may_review()
+
+    @api.depends("caller_number")
+    def _compute_caller_digits(self):
+        for cdr in self:
+            cdr.caller_digits = digits_only(cdr.caller_number)
+
+    @api.depends("start_time", "answer_time", "end_time")
+    def _compute_durations(self):
+        for cdr in self:
+            wait_end = cdr.answer_time or cdr.end_time
+            cdr.wait_seconds = (
+                max(0, int((wait_end - cdr.start_time).total_seconds()))
+                if wait_end and cdr.start_time
+                else 0
+            )
+            cdr.talk_seconds = (
+                max(0, int((cdr.end_time - cdr.answer_time).total_seconds()))
+                if cdr.end_time and cdr.answer_time
+                else 0
+            )
+
+    def write(self, vals):
+        if any(name in vals for name in QA_FIELDS) and not self._may_review():
+            raise UserError(self.env._("Only managers can score calls and tag them."))
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_click_to_call(self):
+        self.ensure_one()
+        number = self.caller_number if self.direction == "inbound" else self.callee_number
+        return self.env["call.agent"]._click_to_call(number, cdr=self)
+
+    def action_supervise(self, mode):
+        """Listen, whisper or barge into a live call (supervisors)."""
+        self.ensure_one()
+        if mode not in ("listen", "whisper", "barge"):
+            raise UserError(self.env._("Unknown supervision mode %s.", mode))
+        self._check_supervisor()
+        supervisor = self.env["call.agent"]._my_agent()
+        if not supervisor:
+            raise UserError(self.env._("You need an agent profile to join calls."))
+        self._check_live()
+        self.env["call.gateway.command"]._send_command(
+            mode, call_ref=self.call_ref, cdr_id=self.id, agent_id=supervisor.id
+        )
+        return True
+
+    def action_force_hangup(self):
+        self.ensure_one()
+        self._check_supervisor()
+        self._check_live()
+        self.env["call.gateway.command"]._send_command(
+            "hangup", call_ref=self.call_ref, cdr_id=self.id, agent_id=self.agent_id.id
+        )
+        return True
+
+    def action_force_transfer(self, to_agent_id):
+        self.ensure_one()
+        self._check_supervisor()
+        self._check_live()
+        target = self.env["call.agent"].browse(int(to_agent_id)).exists()
+        if not target or target.state != "available":
+            raise UserError(self.env._("The target agent is not available."))
+        self.env["call.gateway.command"]._send_command(
+            "transfer",
+            call_ref=self.call_ref,
+            cdr_id=self.id,
+            agent_id=self.agent_id.id,
+            to_agent_id=target.id,
+        )
+        return True
+
+    def action_record(self, start=True):
+        """On-demand recording of a live call by its agent or a supervisor."""
+        self.ensure_one()
+        self._check_live()
+        if self.user_id != self.env.user:
+            self._check_supervisor()
+        self.env["call.gateway.command"]._send_command(
+            "record_start" if start else "record_stop",
+            call_ref=self.call_ref,
+            cdr_id=self.id,
+            agent_id=self.agent_id.id,
+        )
+        return True
+
+    # ------------------------------------------------------------------
+    # Wallboard
+    # ------------------------------------------------------------------
+    @api.model
+    def get_wallboard_data(self):
+        """Live figures for the supervisors' wallboard."""
+        self._check_supervisor()
+        # sudo: supervisors see figures of every team on the wallboard;
+        # recordings stay protected by the record rules.
+        cdrs = self.sudo()
+        agents = self.env["call.agent"].sudo().search([])
+        agents._expire_wrapup()
+        now = fields.Datetime.now()
+        waiting = cdrs.search(
+            [("live_state", "in", ("queued", "ringing")), ("direction", "=", "inbound")],
+            order="start_time asc",
+        )
+        live = cdrs.search([("live_state", "=", "talking")], order="answer_time asc")
+        start_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        today = cdrs.search(
+            [
+                ("direction", "=", "inbound"),
+                ("start_time", ">=", start_today),
+                ("live_state", "=", "ended"),
+                ("outcome", "in", ("answered", "abandoned", "missed")),
+            ]
+        )
+        answered = today.filtered(lambda c: c.answer_time)
+        threshold_by_queue = {q.id: q.service_level_seconds for q in today.queue_id}
+        within = [
+            0 if c.wait_seconds <= threshold_by_queue.get(c.queue_id.id, 20) else 10**6
+            for c in answered
+        ]
+        agent_labels = dict(self.env["call.agent"]._fields["state"]._description_selection(self.env))
+        return {
+            "agents": [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "extension": a.extension or "",
+                    "state": a.state,
+                    "state_label": agent_labels.get(a.state),
+                    "pause_reason": a.pause_reason or "",
+                    "state_since": fields.Datetime.to_string(a.state_since),
+                    "teams": ", ".join(a.team_ids.mapped("name")),
+                }
+                for a in agents
+            ],
+            "waiting": [
+                {
+                    "id": c.id,
+                    "number": c.caller_number or "",
+                    "queue": c.queue_id.name or "",
+                    "since": fields.Datetime.to_string(c.queued_time or c.start_time),
+                    "wait": int((now - (c.queued_time or c.start_time or now)).total_seconds()),
+                }
+                for c in waiting
+            ],
+            "live": [
+                {
+                    "id": c.id,
+                    "number": c.caller_number or "",
+                    "agent": c.agent_id.name or (c.backup_id.name or ""),
+                    "agent_id": c.agent_id.id or False,
+                    "queue": c.queue_id.name or "",
+                    "since": fields.Datetime.to_string(c.answer_time),
+                }
+                for c in live
+            ],
+            "waiting_count": len(waiting),
+            "longest_wait": max(
+                [int((now - (c.queued_time or c.start_time or now)).total_seconds()) for c in waiting]
+                or [0]
+            ),
+            "offered_today": len(today),
+            "answered_today": len(answered),
+            "service_level_today": service_level(within, len(today), 0),
+            "server_time": fields.Datetime.to_string(now),
+        }
+
+    @api.model
+    def _notify_wallboard(self, reason):
+        group = self.env.ref(
+            "call_ordering.call_ordering_group_manager", raise_if_not_found=False
+        )
+        if not group:
+            return
+        data = self.env.cr.precommit.data
+        key = "call_telephony.wallboard_sent"
+        if data.get(key):
+            return
+        data[key] = True
+        group._bus_send("call_telephony/wallboard", {"reason": reason})
+
+    # ------------------------------------------------------------------
+    # Gateway events (called by call.gateway.event)
+    # ------------------------------------------------------------------
+    @api.model
+    def _gateway_find_or_create(self, gateway, call_ref, ts):
+        cdr = self.search([("gateway", "=", gateway), ("call_ref", "=", call_ref)], limit=1)
+        if not cdr:
+            cdr = self.create(
+                {"gateway": gateway, "call_ref": call_ref, "start_time": ts_to_datetime(ts)}
+            )
+        return cdr
+
+    def _gateway_apply(self, event_type, ts, data):
+        """Apply one gateway event to this CDR.
+
+        :return: extra result keys for the gateway (``route`` for incoming)
+        """
+        self.ensure_one()
+        handler = getattr(self, "_on_%s" % event_type, None)
+        if event_type not in GATEWAY_EVENT_TYPES or handler is None:
+            raise ValidationError(self.env._("Unknown event type %s.", event_type))
+        return handler(ts_to_datetime(ts), data or {}) or {}
+
+    def _on_incoming(self, when, data):
+        hotline = self._hotline_from(data)
+        caller = data.get("caller") or ""
+        partners = self.env["res.partner"]
+        if caller:
+            partners = self.env["res.partner"].sudo()._call_search_by_number(caller)
+        self.write(
+            {
+                "direction": "inbound",
+                "hotline_id": hotline.id,
+                "caller_number": caller,
+                "callee_number": data.get("callee") or hotline.number,
+                "start_time": when,
+                "partner_ids": [(6, 0, partners.ids)],
+                "partner_id": partners[:1].id,
+                "company_id": hotline.company_id.id or self.env.company.id,
+            }
+        )
+        block = self.env["call.blacklist"].sudo()._find_block(caller) if caller else None
+        waiting = self.search_count(
+            [("live_state", "in", ("queued", "ringing")), ("hotline_id", "=", hotline.id)]
+        ) if hotline else 0
+        return {
+            "route": {
+                "blacklisted": bool(block),
+                "blacklist_id": block.id if block else None,
+                "partner_ids": partners.ids,
+                "last_agent_id": self._last_agent_for(caller).id or None,
+                "surge": bool(
+                    hotline and hotline.surge_threshold and waiting >= hotline.surge_threshold
+                ),
+                "waiting": waiting,
+            }
+        }
+
+    def _on_outgoing(self, when, data):
+        agent = self._agent_from(data.get("agent_id"), required=False)
+        vals = {
+            "direction": "outbound",
+            "caller_number": data.get("caller") or agent.extension or False,
+            "callee_number": data.get("callee") or False,
+            "start_time": when,
+            "live_state": "ringing",
+            "agent_id": agent.id,
+            "company_id": agent.company_id.id or self.env.company.id,
+        }
+        if data.get("hotline_id"):
+            vals["hotline_id"] = self._hotline_from(data).id
+        command = self.env["call.gateway.command"]
+        if data.get("command_id"):
+            command = command.search([("command_uuid", "=", data["command_id"])], limit=1)
+            vals["callback_id"] = command.callback_id.id
+            command.write({"call_ref": self.call_ref, "cdr_id": self.id})
+        partners = self.env["res.partner"].sudo()._call_search_by_number(vals["callee_number"]) if vals["callee_number"] else self.env["res.partner"]
+        vals.update(partner_ids=[(6, 0, partners.ids)], partner_id=partners[:1].id)
+        self.write(vals)
+        if agent:
+            agent._set_state("on_call", call_ref=self.call_ref)
+
+    def _on_dtmf(self, when, data):
+        choice = "%s:%s" % (data.get("menu_id") or "", data.get("digits") or "")
+        self.ivr_path = ("%s %s" % (self.ivr_path or "", choice)).strip()
+
+    _on_ivr = _on_dtmf
+
+    def _on_member_verified(self, when, data):
+        self.member_verified = bool(data.get("ok", True))
+
+    def _on_queued(self, when, data):
+        queue = self.env["call.queue"].browse(int(data.get("queue_id") or 0)).exists()
+        if not queue:
+            raise ValidationError(self.env._("Unknown queue %s.", data.get("queue_id")))
+        self.write(
+            {
+                "queue_id": queue.id,
+                "team_id": queue.team_id.id,
+                "queued_time": when,
+                "live_state": "queued",
+            }
+        )
+        self._notify_wallboard("queued")
+
+    def _on_ringing(self, when, data):
+        agents = self._agents_from(data)
+        self.write(
+            {
+                "live_state": "ringing" if self.live_state != "talking" else "talking",
+                "rung_agent_ids": [(4, agent.id) for agent in agents],
+            }
+        )
+        agents._set_state("ringing", call_ref=self.call_ref)
+        for agent in agents:
+            agent.user_id.partner_id._bus_send("call_telephony/ring", self._ring_payload(agent))
+
+    def _on_ring_cancelled(self, when, data):
+        agents = self._agents_from(data)
+        self._cancel_ring(agents)
+        if self.live_state == "ringing":
+            self.live_state = "queued" if self.queue_id else "ivr"
+
+    def _on_answered(self, when, data):
+        agent = self._agent_from(data.get("agent_id"))
+        self.write(
+            {
+                "agent_id": agent.id,
+                "answer_time": when,
+                "live_state": "talking",
+                "outcome": "answered" if self.outcome not in STICKY_OUTCOMES else self.outcome,
+                "team_id": self.team_id.id or agent.team_ids[:1].id,
+            }
+        )
+        agent._set_state("on_call", call_ref=self.call_ref)
+        self._cancel_ring(self.rung_agent_ids.filtered(lambda a: a != agent and a.state == "ringing"))
+        self._notify_wallboard("answered")
+
+    def _on_overflowed(self, when, data):
+        backup = self._backup_from(data)
+        self.write({"backup_id": backup.id, "outcome": "overflowed"})
+        self._cancel_ring(self.rung_agent_ids.filtered(lambda a: a.state == "ringing"))
+
+    def _on_backup_answered(self, when, data):
+        backup = self._backup_from(data)
+        self.write(
+            {
+                "backup_id": backup.id,
+                "answer_time": when,
+                "outcome": "overflowed",
+                "live_state": "talking",
+            }
+        )
+        self._notify_wallboard("answered")
+
+    def _on_transferred(self, when, data):
+        old = self._agent_from(data.get("from_agent_id"), required=False) or self.agent_id
+        new = self._agent_from(data.get("to_agent_id"))
+        self.write({"agent_id": new.id, "rung_agent_ids": [(4, new.id)]})
+        new._set_state("on_call", call_ref=self.call_ref)
+        payload = self._ring_payload(new, transferred=True)
+        new.user_id.partner_id._bus_send("call_telephony/ring", payload)
+        if old and old != new:
+            old.user_id.partner_id._bus_send(
+                "call_telephony/ring_cancel", {"call_id": self.call_ref, "cdr_id": self.id}
+            )
+            old._set_state("wrapup", wrapup_seconds=self.queue_id.wrapup_seconds)
+
+    def _on_recording(self, when, data):
+        attachment = self._attachment_from(data, "recording")
+        self.recording_attachment_id = attachment
+
+    def _on_voicemail(self, when, data):
+        raw = self._decode(data)
+        self.env["call.voicemail"].create(
+            {
+                "number": self.caller_number,
+                "partner_id": self.partner_id.id,
+                "cdr_id": self.id,
+                "audio": base64.b64encode(raw),
+                "audio_filename": data.get("filename") or "%s.wav" % self.call_ref,
+                "mimetype": data.get("mimetype") or "audio/wav",
+                "duration": int(data.get("duration") or 0),
+                "received_at": when,
+                "company_id": self.company_id.id,
+            }
+        )
+        self.outcome = "voicemail"
+
+    def _on_callback_requested(self, when, data):
+        number = data.get("number") or self.caller_number
+        if not number:
+            raise ValidationError(self.env._("A callback needs a number."))
+        self.env["call.callback"].create(
+            {
+                "number": number,
+                "partner_id": self.partner_id.id,
+                "origin_cdr_id": self.id,
+                "requested_at": when,
+                "company_id": self.company_id.id,
+            }
+        )
+        self.outcome = "callback"
+
+    def _on_blacklisted(self, when, data):
+        entry = self.env["call.blacklist"].browse(int(data.get("blacklist_id") or 0)).exists()
+        if entry:
+            entry.sudo().blocked_count += 1
+        self.write(
+            {
+                "outcome": "blacklisted",
+                "end_time": when,
+                "live_state": "ended",
+                "hangup_reason": entry.reason or "blacklist",
+            }
+        )
+
+    def _on_self_service_order(self, when, data):
+        order = self.env["call.order"].browse(int(data.get("order_id") or 0)).exists()
+        if not order:
+            raise ValidationError(self.env._("Unknown order %s.", data.get("order_id")))
+        self.write({"order_id": order.id, "outcome": "self_service"})
+
+    def _on_ended(self, when, data):
+        outcome = data.get("outcome")
+        if outcome and outcome not in dict(OUTCOMES):
+            raise ValidationError(self.env._("Unknown outcome %s.", outcome))
+        if not outcome:
+            outcome = self._final_outcome(data.get("reason"))
+        wrapup = self.queue_id.wrapup_seconds if self.agent_id else 0
+        self.write(
+            {
+                "end_time": when,
+                "outcome": outcome,
+                "live_state": "ended",
+                "hangup_reason": data.get("reason") or False,
+                "wrapup_seconds": wrapup,
+            }
+        )
+        self._cancel_ring(self.rung_agent_ids.filtered(lambda a: a.state == "ringing"))
+        if self.agent_id and self.agent_id.current_call_ref == self.call_ref:
+            self.agent_id._set_state("wrapup", wrapup_seconds=wrapup)
+        if self.callback_id:
+            self.callback_id._on_call_ended(self)
+        self._notify_wallboard("ended")
+
+    def _on_interrupted(self, when, data):
+        self.write(
+            {
+                "end_time": self.end_time or when,
+                "outcome": "interrupted",
+                "live_state": "ended",
+                "hangup_reason": data.get("reason") or False,
+            }
+        )
+        self._cancel_ring(self.rung_agent_ids.filtered(lambda a: a.state == "ringing"))
+        if self.agent_id and self.agent_id.current_call_ref == self.call_ref:
+            self.agent_id._set_state("available")
+        self._notify_wallboard("ended")
+
+    # ------------------------------------------------------------------
+    # Self-service ordering (level 3)
+    # ------------------------------------------------------------------
+    @api.model
+    def _self_service_availability(self, body):
+        """Free resources for a self-service booking (call_seatmap if
+        installed).
+
+        :return: ``{"seatmap", "available", "suggestions"}``
+        """
+        party_size, start, duration = self._self_service_slot(body)
+        if "call.resource" not in self.env:
+            return {"seatmap": False, "available": True, "suggestions": []}
+        suggestions = self.env["call.resource"].suggest(
+            party_size, start, duration, self.env.company
+        )
+        return {
+            "seatmap": True,
+            "available": bool(suggestions),
+            "suggestions": suggestions,
+        }
+
+    @api.model
+    def _self_service_order(self, body):
+        """Create the order a caller made by keypad (state self-service).
+
+        :return: ``{"order_id", "name", "state", "partner_id", "cdr_id"}``
+        """
+        party_size, start, duration = self._self_service_slot(body)
+        caller = body.get("caller") or ""
+        cdr = self.browse()
+        if body.get("call_id"):
+            cdr = self.search([("call_ref", "=", str(body["call_id"]))], limit=1)
+            caller = caller or cdr.caller_number or ""
+        partner = cdr.partner_id
+        if not partner and caller:
+            partner = self.env["res.partner"].sudo()._call_search_by_number(caller)[:1]
+        vals = {
+            "partner_id": partner.id,
+            "caller_number": caller,
+            "party_size": party_size,
+            "booking_start": start,
+            "duration": duration,
+            "channel": "self_service",
+            "note": body.get("note") or False,
+            "team_id": cdr.team_id.id,
+        }
+        if partner:
+            vals["partner_company"] = partner.commercial_company_name or False
+        resource_ids = body.get("resource_ids") or []
+        if resource_ids:
+            if "call.resource" not in self.env:
+                raise ValidationError(
+                    self.env._("Resources cannot be booked: the seat map is not installed.")
+                )
+            free = self.env["call.resource"].suggest(
+                party_size, start, duration, self.env.company
+            )
+            if not any(set(resource_ids) == set(s["resource_ids"]) for s in free):
+                raise ValidationError(self.env._("These resources are not free any more."))
+            vals["resource_ids"] = [(6, 0, [int(r) for r in resource_ids])]
+        order = self.env["call.order"].create(vals)
+        if cdr:
+            cdr.write({"order_id": order.id, "outcome": "self_service"})
+        return {
+            "order_id": order.id,
+            "name": order.name,
+            "state": order.state,
+            "partner_id": partner.id or None,
+            "cdr_id": cdr.id or None,
+        }
+
+    @api.model
+    def _self_service_slot(self, body):
+        try:
+            party_size = int(body.get("party_size") or 0)
+            duration = float(body.get("duration") or 2.0)
+            start = fields.Datetime.to_datetime(body.get("start"))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                self.env._("Give party_size, start (YYYY-MM-DD HH:MM:SS, UTC) and duration.")
+            ) from exc
+        if party_size < 1:
+            raise ValidationError(self.env._("The party size must be at least 1."))
+        if not start:
+            raise ValidationError(self.env._("The booking start is missing."))
+        if start < fields.Datetime.now():
+            raise ValidationError(self.env._("The booking start is in the past."))
+        if duration <= 0 or duration > 24:
+            raise ValidationError(self.env._("The duration must be between 0 and 24 hours."))
+        return party_size, start, duration
+
+    # ------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------
+    def _final_outcome(self, reason):
+        if self.outcome in STICKY_OUTCOMES or self.outcome == "interrupted":
+            return self.outcome
+        if self.answer_time:
+            return "answered"
+        if self.direction == "outbound" or reason == "timeout":
+            return "missed"
+        return "abandoned"
+
+    def _ring_payload(self, agent, transferred=False):
+        self.ensure_one()
+        number = self.caller_number if self.direction == "inbound" else self.callee_number
+        card = (
+            self.env["res.partner"]
+            .with_user(agent.user_id)
+            .with_company(self.company_id)
+            .call_caller_card(number or "")
+        )
+        return {
+            "call_id": self.call_ref,
+            "cdr_id": self.id,
+            "agent_id": agent.id,
+            "number": number or "",
+            "direction": self.direction,
+            "hotline": self.hotline_id.name or "",
+            "queue": self.queue_id.name or "",
+            "team_id": self.team_id.id or False,
+            "transferred": transferred,
+            "card": card,
+        }
+
+    def _cancel_ring(self, agents):
+        for agent in agents:
+            agent.user_id.partner_id._bus_send(
+                "call_telephony/ring_cancel", {"call_id": self.call_ref, "cdr_id": self.id}
+            )
+        ringing = agents.filtered(lambda a: a.state == "ringing")
+        if ringing:
+            ringing._set_state("available")
+
+    def _last_agent_for(self, number):
+        digits = digits_only(number)
+        if not digits:
+            return self.env["call.agent"]
+        last = self.search(
+            [
+                ("caller_digits", "=", digits),
+                ("agent_id", "!=", False),
+                ("answer_time", "!=", False),
+                ("id", "!=", self.id),
+            ],
+            order="answer_time desc",
+            limit=1,
+        )
+        return last.agent_id
+
+    def _hotline_from(self, data):
+        Hotline = self.env["call.hotline"]
+        if data.get("hotline_id"):
+            hotline = Hotline.browse(int(data["hotline_id"])).exists()
+        elif data.get("hotline_number") or data.get("callee"):
+            digits = digits_only(data.get("hotline_number") or data.get("callee"))
+            hotline = Hotline.search([("number_digits", "=", digits)], limit=1)
+        else:
+            hotline = Hotline
+        return hotline
+
+    def _agent_from(self, agent_id, required=True):
+        agent = self.env["call.agent"].browse(int(agent_id or 0)).exists()
+        if required and not agent:
+            raise ValidationError(self.env._("Unknown agent %s.", agent_id))
+        return agent
+
+    def _agents_from(self, data):
+        ids = data.get("agent_ids") or ([data["agent_id"]] if data.get("agent_id") else [])
+        agents = self.env["call.agent"].browse([int(i) for i in ids]).exists()
+        if not agents or len(agents) != len(set(ids)):
+            raise ValidationError(self.env._("Unknown agent in %s.", ids))
+        return agents
+
+    def _backup_from(self, data):
+        backup = self.env["call.overflow.backup"].browse(int(data.get("backup_id") or 0)).exists()
+        if not backup:
+            raise ValidationError(self.env._("Unknown backup number %s.", data.get("backup_id")))
+        return backup
+
+    @api.model
+    def _decode(self, data):
+        try:
+            raw = base64.b64decode(data.get("data") or "", validate=True)
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(self.env._("The audio is not valid base64.")) from exc
+        if not raw:
+            raise ValidationError(self.env._("The audio is empty."))
+        return raw
+
+    def _attachment_from(self, data, kind):
+        raw = self._decode(data)
+        return self.env["ir.attachment"].create(
+            {
+                "name": data.get("filename") or "%s-%s.wav" % (kind, self.call_ref),
+                "raw": raw,
+                "mimetype": data.get("mimetype") or "audio/wav",
+                "res_model": self._name,
+                "res_id": self.id,
+                "company_id": self.company_id.id,
+            }
+        )
+
+    def _check_live(self):
+        if self.live_state == "ended" or not self.call_ref:
+            raise UserError(self.env._("This call is over."))
+
+    @api.model
+    def _check_supervisor(self):
+        if not self.env.user.has_group("call_ordering.call_ordering_group_manager"):
+            raise UserError(self.env._("Only supervisors can do this."))
+
+    def _may_review(self):
+        return self.env.su or self.env.user.has_group(
+            "call_ordering.call_ordering_group_manager"
+        )
+
+
+GATEWAY_EVENT_TYPES = (
+    "incoming",
+    "outgoing",
+    "ivr",
+    "dtmf",
+    "member_verified",
+    "queued",
+    "ringing",
+    "ring_cancelled",
+    "answered",
+    "overflowed",
+    "backup_answered",
+    "transferred",
+    "recording",
+    "voicemail",
+    "callback_requested",
+    "blacklisted",
+    "self_service_order",
+    "ended",
+    "interrupted",
+)

@@ -1,0 +1,36 @@
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    call_cdr_ids = fields.One2many("call.cdr", "partner_id", "Calls")
+    call_cdr_count = fields.Integer("Calls", compute="_compute_call_cdr_count")
+
+    def _compute_call_cdr_count(self):
+        if not self.env["call.cdr"].has_access("read"):
+            self.call_cdr_count = 0
+            return
+        groups = self.env["call.cdr"]._read_group(
+            [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+        )
+        counts = {partner.id: count for partner, count in groups}
+        for partner in self:
+            partner.call_cdr_count = counts.get(partner.id, 0)
+
+    def action_click_to_call(self):
+        self.ensure_one()
+        number = (
+            self.call_preferred_number or self.mobile or self.phone or self.call_home_phone
+        )
+        if not number:
+            raise UserError(self.env._("%s has no phone number.", self.display_name))
+        return self.env["call.agent"]._click_to_call(number)
+
+    def action_view_call_cdrs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("call_telephony.call_cdr_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {}
+        return action

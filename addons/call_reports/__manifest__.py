@@ -23,6 +23,9 @@
         "web.assets_backend": [
             "call_reports/static/src/**/*",
         ],
+        "web.assets_tests": [
+            "call_reports/static/tests/tours/*.js",
+        ],
     },
     "installable": True,
 }

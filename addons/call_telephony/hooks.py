@@ -22,7 +22,8 @@ def install_gateway_key(env, user, key, name="Gateway (demo)"):
     ``res.users.apikeys`` stores them (index = first 8 characters, hashed key).
     """
     env.cr.execute(
-        "DELETE FROM res_users_apikeys WHERE user_id = %s AND name = %s", [user.id, name]
+        "DELETE FROM res_users_apikeys WHERE user_id = %s AND name = %s",
+        [user.id, name],
     )
     env.cr.execute(
         """

@@ -1,4 +1,5 @@
 from . import (
+    bulk_insert,
     call_order,
     call_partner_number,
     call_team,

@@ -8,6 +8,9 @@ import xlwt
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
+
+from ..wizard import call_partner_import
 from .common import CallOrderingCase
 
 HEADERS = ["姓名", "手机", "Home Phone", "单位", "性别"]
@@ -92,6 +95,17 @@ class TestImport(CallOrderingCase):
         self.assertEqual(qian.call_gender, "female")
         self.assertTrue(qian.call_customer_ref)
         self.assertEqual(qian.call_owner_user_id, self.agent)
+        # bulk-inserted rows carry the ORM's defaults and computed fields
+        self.assertEqual(qian.company_id, self.company)
+        self.assertEqual(qian.commercial_partner_id, qian)
+        self.assertEqual(qian.complete_name, "钱七")
+        self.assertEqual(qian.type, "contact")
+        self.assertTrue(qian.active)
+        self.assertEqual(qian.phone_sanitized, "+8613700002222")
+        self.assertFalse(qian.call_has_invalid_number)
+        self.assertEqual(qian.create_uid, self.agent)
+        self.assertEqual(qian.call_number_ids.kind, "mobile")
+        self.assertEqual(qian.call_number_ids.company_id, self.company)
         zhao = self.env["res.partner"]._call_search_by_number("01060001111")
         self.assertEqual(zhao.company_name, "新华书店")
 
@@ -200,3 +214,29 @@ class TestImport(CallOrderingCase):
         self.assertEqual(wizard.created_count, 1)
         found = self.env["res.partner"]._call_search_by_number("+861061234567")
         self.assertEqual(found.name, "郑十一")
+
+    def test_progress_is_reported_for_large_files(self):
+        self.patch(call_partner_import, "PROGRESS_MIN_ROWS", 3)
+        self.patch(call_partner_import, "PROGRESS_STEP", 2)
+        rows = [[f"P{i}", str(13700010000 + i), "", "", ""] for i in range(6)]
+        # a user committed in the database: the progress cursor must see it
+        admin = self.env.ref("base.user_admin")
+        wizard = self._wizard(csv_bytes(rows), "p.csv", user=admin)
+        channel = json_dump(channel_with_db(self.env.cr.dbname, admin.partner_id))
+        wizard.action_import()
+        self.assertEqual(wizard.created_count, 6)
+        # progress travels through its own committed transaction, so that the
+        # user sees it while the import itself is not committed yet
+        with self.env.registry.cursor() as cr:
+            cr.execute(
+                "SELECT id, message FROM bus_bus WHERE channel = %s ORDER BY id",
+                [channel],
+            )
+            found = cr.fetchall()
+            cr.execute(
+                "DELETE FROM bus_bus WHERE id = ANY(%s)", [[r[0] for r in found]]
+            )
+        text = " ".join(message for _id, message in found)
+        self.assertIn("Checking: 2 of 6 rows", text)
+        self.assertIn("Checking: 4 of 6 rows", text)
+        self.assertIn("Writing: 6 of 6 customers", text)

@@ -103,8 +103,10 @@ class TestOrderState(CallOrderingCase):
             .with_context(tracking_disable=False)
             .create({"partner_id": self.li.id, "booking_start": "2026-06-01 12:00:00"})
         )
+        self.env.cr.precommit.run()  # the creation message is posted
         order.action_confirm()
         self.env.cr.precommit.run()
+        order.invalidate_recordset(["message_ids"])
         tracked = order.message_ids.tracking_value_ids.filtered(
             lambda value: value.field_id.name == "state"
         )

@@ -2,8 +2,9 @@ import json
 
 from freezegun import freeze_time
 
-from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.tests import tagged
+
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 
 from .common import CallOrderingCase
 
@@ -15,18 +16,22 @@ class TestReminder(CallOrderingCase):
         self.env["ir.config_parameter"].sudo().set_param(
             "call_ordering.reminder_minutes", "30"
         )
-        self.last_bus_id = self.env["bus.bus"].sudo().search([], limit=1).id or 0
+        self.last_bus_id = (
+            self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
+        )
         self.order = self._order(
             self.zhang, "2026-06-01 12:00:00", user_id=self.agent.id
         )
 
     def _bus_messages(self):
         self.env.cr.precommit.run()
+        channel = json_dump(channel_with_db(self.env.cr.dbname, self.agent.partner_id))
         return (
             self.env["bus.bus"]
             .sudo()
-            .search(
-                [("channel", "like", f'"res.partner", {self.agent.partner_id.id}]')]
+            .search([("id", ">", self.last_bus_id), ("channel", "=", channel)])
+            .filtered(
+                lambda bus: json.loads(bus.message)["type"] == "simple_notification"
             )
         )
 
@@ -77,7 +82,6 @@ class TestReminder(CallOrderingCase):
             self.assertEqual(Order._cron_notify_reminders(), 1)
             self.assertEqual(Order._cron_notify_reminders(), 0)
         messages = self._bus_messages()
-        print("DBG", self.last_bus_id, self.env["bus.bus"].sudo().search([("id", ">", self.last_bus_id)]).read(["channel", "message"]))
         self.assertEqual(len(messages), 1, "due-soon notice sent once")
         self.assertIn("starts within 30 minutes", messages.message)
         self.assertIn(self.order.name, messages.message)

@@ -17,6 +17,7 @@ PREVIEW_ROWS = 10
 REPORT_ROWS = 50
 WRITE_BATCH = 2000
 PROGRESS_MIN_ROWS = 5000
+PROGRESS_STEP = 10_000
 NUMBER_TARGETS = (
     "call_preferred_number",
     "mobile",
@@ -216,7 +217,10 @@ class CallPartnerImport(models.TransientModel):
         errors = {}
         seen = {}
         for index, row in enumerate(rows):
-            vals, numbers, message = self._call_parse_row(row, mapping, region)
+            if index and index % PROGRESS_STEP == 0:
+                self._call_progress("check", index, len(rows))
+            vals, normalized, message = self._call_parse_row(row, mapping, region)
+            numbers = list(dict.fromkeys(n.e164 for n in normalized.values()))
             if not message:
                 duplicate_of = next((seen[n] for n in numbers if n in seen), None)
                 if duplicate_of is not None:
@@ -228,7 +232,7 @@ class CallPartnerImport(models.TransientModel):
                 continue
             for number in numbers:
                 seen[number] = index
-            parsed.append((index, vals, numbers))
+            parsed.append((index, vals, numbers, normalized))
         return self._call_apply_policy(parsed, errors)
 
     def _call_parse_row(self, row, mapping, region):
@@ -236,8 +240,8 @@ class CallPartnerImport(models.TransientModel):
             target: row[column] for target, column in mapping.items() if row[column]
         }
         if not vals.get("name"):
-            return vals, [], self.env._("Missing name")
-        numbers = []
+            return vals, {}, self.env._("Missing name")
+        normalized = {}
         for target in NUMBER_TARGETS:
             if not vals.get(target):
                 continue
@@ -245,36 +249,35 @@ class CallPartnerImport(models.TransientModel):
             if not result.e164:
                 return (
                     vals,
-                    [],
+                    {},
                     self.env._(
                         "Unparsable number %(number)s in column %(column)s",
                         number=vals[target],
                         column=dict(IMPORT_TARGETS)[target],
                     ),
                 )
-            if result.e164 not in numbers:
-                numbers.append(result.e164)
-        if not numbers:
-            return vals, [], self.env._("No phone number")
+            normalized[target] = result
+        if not normalized:
+            return vals, {}, self.env._("No phone number")
         if "call_gender" in vals:
             gender = GENDER_VALUES.get(vals["call_gender"].strip().lower())
             if not gender:
-                return vals, [], self.env._("Unknown gender %s", vals["call_gender"])
+                return vals, {}, self.env._("Unknown gender %s", vals["call_gender"])
             vals["call_gender"] = gender
-        return vals, numbers, False
+        return vals, normalized, False
 
     def _call_apply_policy(self, parsed, errors):
         existing = self._call_existing_numbers(
-            [number for _index, _vals, numbers in parsed for number in numbers]
+            [number for _index, _vals, numbers, _norm in parsed for number in numbers]
         )
         result = {"create": [], "update": [], "errors": errors, "skipped": {}}
         policy = self.duplicate_policy
-        for index, vals, numbers in parsed:
+        for index, vals, numbers, normalized in parsed:
             partner_ids = sorted(
                 {pid for number in numbers for pid in existing.get(number, ())}
             )
             if not partner_ids or policy == "create":
-                result["create"].append((index, vals))
+                result["create"].append((index, vals, normalized))
             elif policy == "skip":
                 result["skipped"][index] = self.env._(
                     "Already in the database (skipped)"
@@ -318,28 +321,37 @@ class CallPartnerImport(models.TransientModel):
         Partner = self.env["res.partner"].with_context(
             tracking_disable=True, mail_create_nolog=True
         )
-        to_create = [vals for _index, vals in result["create"]]
+        to_create = result["create"]
         total = len(to_create) + len(result["update"])
         done = 0
         for start in range(0, len(to_create), WRITE_BATCH):
             batch = to_create[start : start + WRITE_BATCH]
-            Partner.create(
-                [dict(vals, call_owner_user_id=self.env.uid) for vals in batch]
+            Partner._call_bulk_create(
+                [
+                    dict(
+                        vals,
+                        company_id=self.env.company.id,
+                        call_owner_user_id=self.env.uid,
+                    )
+                    for _index, vals, _normalized in batch
+                ],
+                [normalized for _index, _vals, normalized in batch],
             )
             done += len(batch)
-            self._call_progress(done, total)
+            if done % PROGRESS_STEP < WRITE_BATCH:
+                self._call_progress("write", done, total)
         for _index, partner_id, vals in result["update"]:
             Partner.browse(partner_id).write(vals)
             done += 1
-            if done % WRITE_BATCH == 0:
-                self._call_progress(done, total)
+            if done % PROGRESS_STEP == 0:
+                self._call_progress("write", done, total)
         return {
             "created": len(to_create),
             "updated": len(result["update"]),
             "skipped": len(result["skipped"]),
         }
 
-    def _call_progress(self, done, total):
+    def _call_progress(self, stage, done, total):
         """Tell the user how far a large import is.
 
         The import runs in one transaction (so a failure writes nothing); the
@@ -348,15 +360,27 @@ class CallPartnerImport(models.TransientModel):
         """
         if total < PROGRESS_MIN_ROWS:
             return
+        try:
+            self._call_send_progress(stage, done, total)
+        except Exception:  # progress is best effort and must never stop an import
+            _logger.warning("could not report the import progress", exc_info=True)
+
+    def _call_send_progress(self, stage, done, total):
         with self.env.registry.cursor() as cr:
             env = api.Environment(cr, self.env.uid, self.env.context)
+            if stage == "check":
+                message = env._(
+                    "Checking: %(done)s of %(total)s rows", done=done, total=total
+                )
+            else:
+                message = env._(
+                    "Writing: %(done)s of %(total)s customers", done=done, total=total
+                )
             env.user.partner_id._bus_send(
                 "simple_notification",
                 {
                     "title": env._("Customer import"),
-                    "message": env._(
-                        "%(done)s of %(total)s rows written", done=done, total=total
-                    ),
+                    "message": message,
                     "type": "info",
                     "sticky": False,
                 },

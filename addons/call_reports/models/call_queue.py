@@ -40,6 +40,7 @@ class CallQueue(models.Model):
             ``longest_wait`` includes callers still waiting.
         """
         now = now or fields.Datetime.now()
+        self.env["call.cdr"].flush_model()
         result = {}
         for queue in self:
             since = now - timedelta(minutes=queue.alert_window_minutes or 30)
@@ -51,8 +52,7 @@ class CallQueue(models.Model):
                     COUNT(*) FILTER (WHERE outcome = 'answered'
                         AND COALESCE(wait_seconds, 0) <= %(threshold)s),
                     MAX(CASE
-                        WHEN outcome IS NULL AND answer_time IS NULL
-                            AND end_time IS NULL
+                        WHEN answer_time IS NULL AND end_time IS NULL
                         THEN EXTRACT(EPOCH FROM (%(now)s - start_time))
                         ELSE wait_seconds END)
                 FROM call_cdr

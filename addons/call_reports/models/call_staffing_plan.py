@@ -155,6 +155,7 @@ class CallStaffingPlan(models.Model):
         """
         self.ensure_one()
         tz_name = self._tz().zone
+        self.env["call.cdr"].flush_model()
         where_queue = "AND queue_id = ANY(%(queues)s)" if self.queue_ids else ""
         self.env.cr.execute(
             f"""

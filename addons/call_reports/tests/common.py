@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from odoo import Command
 from odoo.tests import TransactionCase
@@ -101,15 +101,14 @@ class CallReportsCase(TransactionCase):
             ]
         )
         cls.outbound = cls._create_cdr(
-            {
-                "direction": "outbound",
-                "agent_id": cls.agent_a.id,
-                "outcome": "answered",
-                "start_time": datetime(2026, 3, 2, 3, 30),
-                "talk_seconds": 700,
-                "caller_number": "8101",
-                "callee_number": "13800000001",
-            }
+            dict(
+                cls._call_times(datetime(2026, 3, 2, 3, 30), 0, 700, True),
+                direction="outbound",
+                agent_id=cls.agent_a.id,
+                outcome="answered",
+                caller_number="8101",
+                callee_number="13800000001",
+            )
         )
         cls.env.cr.execute(
             "UPDATE call_order SET create_date = %s WHERE id = ANY(%s)",
@@ -162,6 +161,19 @@ class CallReportsCase(TransactionCase):
         return order
 
     @classmethod
+    def _call_times(cls, start, wait, talk, answered):
+        """Answer and end times giving ``wait`` and ``talk`` seconds (the
+        telephony module computes the durations from the times)."""
+        if answered:
+            answer = start + timedelta(seconds=wait)
+            return {
+                "start_time": start,
+                "answer_time": answer,
+                "end_time": answer + timedelta(seconds=talk),
+            }
+        return {"start_time": start, "end_time": start + timedelta(seconds=wait)}
+
+    @classmethod
     def _create_cdr(cls, vals):
         vals = dict(vals, company_id=cls.company.id)
         return cls.env["call.cdr"].create(vals)
@@ -171,23 +183,24 @@ class CallReportsCase(TransactionCase):
         cdrs = cls.env["call.cdr"]
         for start, hotline, agent, outcome, wait, talk, wrapup, order, qa in rows:
             hour, minute = map(int, start.split(":"))
+            times = cls._call_times(
+                datetime(2026, 3, 2, hour, minute), wait, talk, outcome == "answered"
+            )
             cdrs |= cls._create_cdr(
-                {
-                    "direction": "inbound",
-                    "hotline_id": hotline.id,
-                    "agent_id": agent.id if agent else False,
-                    "queue_id": cls.queue.id,
-                    "team_id": cls.team.id,
-                    "outcome": outcome,
-                    "start_time": datetime(2026, 3, 2, hour, minute),
-                    "wait_seconds": wait,
-                    "talk_seconds": talk,
-                    "wrapup_seconds": wrapup,
-                    "order_id": order.id if order else False,
-                    "qa_score": qa,
-                    "caller_number": f"1380000000{len(cdrs)}",
-                    "callee_number": hotline.number,
-                }
+                dict(
+                    times,
+                    direction="inbound",
+                    hotline_id=hotline.id,
+                    agent_id=agent.id if agent else False,
+                    queue_id=cls.queue.id,
+                    team_id=cls.team.id,
+                    outcome=outcome,
+                    wrapup_seconds=wrapup,
+                    order_id=order.id if order else False,
+                    qa_score=qa,
+                    caller_number=f"1380000000{len(cdrs)}",
+                    callee_number=hotline.number,
+                )
             )
         return cdrs
 

@@ -28,15 +28,19 @@ class TestSupervisorAlerts(CallReportsCase):
         now = fields.Datetime.now()
         return self.env["call.cdr"].create(
             [
-                {
-                    "direction": "inbound",
-                    "queue_id": self.queue.id,
-                    "team_id": self.team.id,
-                    "outcome": outcome,
-                    "start_time": now - timedelta(minutes=5, seconds=index),
-                    "wait_seconds": wait,
-                    "company_id": self.company.id,
-                }
+                dict(
+                    self._call_times(
+                        now - timedelta(minutes=5, seconds=index),
+                        wait,
+                        60,
+                        outcome == "answered",
+                    ),
+                    direction="inbound",
+                    queue_id=self.queue.id,
+                    team_id=self.team.id,
+                    outcome=outcome,
+                    company_id=self.company.id,
+                )
                 for index in range(count)
             ]
         )

@@ -128,9 +128,13 @@ class TestReportFigures(CallReportsCase):
         self.assertEqual(by_resource[resource], (300.0,))
 
     def _create_resource(self, name):
-        return self.env["call.resource"].create(
-            {"name": name, "company_id": self.company.id}
-        )
+        vals = {"name": name, "company_id": self.company.id}
+        if "floor_id" in self.env["call.resource"]._fields:
+            floor = self.env["call.floor"].create(
+                {"name": "Ground Floor", "company_id": self.company.id}
+            )
+            vals["floor_id"] = floor.id
+        return self.env["call.resource"].create(vals)
 
     def test_agent_ranking(self):
         rows = self.env["call.report.agent"].search_read(

@@ -49,17 +49,16 @@ class TestStaffingPlan(CallReportsCase):
 
     @classmethod
     def _history_call(cls, day, utc_hour, offset_seconds, talk, wrapup):
-        return {
-            "direction": "inbound",
-            "queue_id": cls.queue.id,
-            "outcome": "answered",
-            "agent_id": cls.agent_a.id,
-            "start_time": day + timedelta(hours=utc_hour, seconds=offset_seconds),
-            "wait_seconds": 5,
-            "talk_seconds": talk,
-            "wrapup_seconds": wrapup,
-            "company_id": cls.company.id,
-        }
+        start = day + timedelta(hours=utc_hour, seconds=offset_seconds)
+        return dict(
+            cls._call_times(start, 5, talk, True),
+            direction="inbound",
+            queue_id=cls.queue.id,
+            outcome="answered",
+            agent_id=cls.agent_a.id,
+            wrapup_seconds=wrapup,
+            company_id=cls.company.id,
+        )
 
     def line(self, slot):
         return self.plan.line_ids.filtered(lambda line: line.slot == slot)

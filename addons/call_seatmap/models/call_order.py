@@ -300,30 +300,34 @@ class CallOrder(models.Model):
             "%(end)s (turn-over buffer included). Choose another room or time.",
             resource=resource_name,
             order=other_name,
-            start=format_datetime(self.env, start, dt_format="short") if start else "?",
-            end=format_datetime(self.env, end, dt_format="short") if end else "?",
+            start=self._seat_format_time(start),
+            end=self._seat_format_time(end),
         )
+
+    def _seat_format_time(self, value):
+        if not value:
+            return "?"
+        return format_datetime(self.env, value, dt_format="yyyy-MM-dd HH:mm")
 
     def _seat_clash_names(self, resource_id, order_id):
         """Names of the clashing room and order.
 
         The other order may have been committed after this transaction's
-        snapshot (a race), so it is read through a fresh cursor if needed.
+        snapshot (a race): its name is then read through a fresh cursor, with
+        plain SQL so that no environment (and no registry lock) is needed.
         """
         resource = self.env["call.resource"].sudo().browse(resource_id).exists()
         order = self.sudo().browse(order_id).exists()
-        if resource and order:
-            return resource.display_name, order.display_name
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr, su=True)
-            fresh_resource = env["call.resource"].browse(resource_id).exists()
-            fresh_order = env["call.order"].browse(order_id).exists()
-            return (
-                resource.display_name
-                or fresh_resource.display_name
-                or f"#{resource_id}",
-                order.display_name or fresh_order.display_name or f"#{order_id}",
-            )
+        order_name = order.display_name
+        if not order_name:
+            with self.env.registry.cursor() as cr:
+                cr.execute("SELECT name FROM call_order WHERE id = %s", [order_id])
+                row = cr.fetchone()
+                order_name = row[0] if row else False
+        return (
+            resource.display_name or f"#{resource_id}",
+            order_name or f"#{order_id}",
+        )
 
     def _seat_notify(self, resources):
         """Tell every open seat map that these resources changed (bus)."""

@@ -16,6 +16,7 @@ class SeatmapCase(TransactionCase):
         cls.env["ir.config_parameter"].sudo().set_param(
             "call_seatmap.capacity_check", "warn"
         )
+        cls.env.user.tz = "UTC"
         cls.agent = new_test_user(
             cls.env,
             login="seat_agent",

@@ -87,8 +87,11 @@ class TestBookingRace(BaseCase):
             winner = env1["call.order"].create(self._order_vals(18))
             winner_id, winner_name = winner.id, winner.name
 
+            # build the second environment here: creating an environment
+            # looks the registry up, and the test runner holds its lock
+            env2 = api.Environment(cr2, SUPERUSER_ID, {})
+
             def second_agent():
-                env2 = api.Environment(cr2, SUPERUSER_ID, {})
                 try:
                     env2["call.order"].create(self._order_vals(19))
                     outcome["created"] = True

@@ -8,13 +8,14 @@ from odoo import http
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request, root
 
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
 from ..hooks import GATEWAY_SCOPE
 
 _logger = logging.getLogger(__name__)
 
 GATEWAY_GROUP = "call_telephony.call_telephony_group_gateway"
 _BEARER_RE = re.compile(r"^bearer\s+(\S+)\s*$", re.IGNORECASE)
-WEBSOCKET_VERSION = "18.0-3"
 
 
 class GatewayError(Exception):
@@ -34,37 +35,64 @@ class CallTelephonyGateway(http.Controller):
     # ------------------------------------------------------------------
     @http.route(
         "/call_telephony/gateway/session",
-        type="http", auth="none", methods=["POST"], csrf=False, save_session=True,
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=True,
     )
     def gateway_session(self, **kwargs):
         return self._serve(self._open_session)
 
     @http.route(
         "/call_telephony/gateway/events",
-        type="http", auth="none", methods=["POST"], csrf=False, save_session=False,
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
     )
     def gateway_events(self, **kwargs):
         return self._serve(self._post_events)
 
     @http.route(
         "/call_telephony/gateway/config",
-        type="http", auth="none", methods=["GET"], csrf=False, save_session=False,
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
     )
     def gateway_config(self, since=None, **kwargs):
         return self._serve(lambda: self._config(since))
 
     @http.route(
         "/call_telephony/gateway/commands",
-        type="http", auth="none", methods=["GET"], csrf=False, save_session=False,
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
     )
     def gateway_commands(self, **kwargs):
         return self._serve(
-            lambda: {"commands": request.env["call.gateway.command"]._pending_payloads()}
+            lambda: {
+                "commands": request.env["call.gateway.command"]._pending_payloads()
+            }
         )
 
     @http.route(
         "/call_telephony/gateway/self_service/availability",
-        type="http", auth="none", methods=["POST"], csrf=False, save_session=False,
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
     )
     def gateway_self_service_availability(self, **kwargs):
         return self._serve(
@@ -73,7 +101,12 @@ class CallTelephonyGateway(http.Controller):
 
     @http.route(
         "/call_telephony/gateway/self_service/order",
-        type="http", auth="none", methods=["POST"], csrf=False, save_session=False,
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
     )
     def gateway_self_service_order(self, **kwargs):
         return self._serve(
@@ -108,7 +141,7 @@ class CallTelephonyGateway(http.Controller):
             "uid": env.uid,
             "partner_id": env.user.partner_id.id,
             "db": env.cr.dbname,
-            "websocket_url": f"/websocket?version={WEBSOCKET_VERSION}",
+            "websocket_url": "/websocket?version=" + WebsocketConnectionHandler._VERSION,
         }
 
     # ------------------------------------------------------------------
@@ -130,14 +163,16 @@ class CallTelephonyGateway(http.Controller):
             status = 403 if isinstance(exc, AccessError) else 400
             code = "forbidden" if status == 403 else "bad_request"
             return self._json({"error": code, "message": message}, status)
-        except Exception as exc:  # noqa: BLE001 - the gateway always gets JSON
+        except Exception as exc:
             _logger.exception("gateway request failed")
             request.env.cr.rollback()
             return self._json({"error": "server_error", "message": str(exc)}, 500)
 
     def _authenticate(self):
         if not request.db:
-            raise GatewayError(400, "bad_request", "No database selected (use -d / --db-filter).")
+            raise GatewayError(
+                400, "bad_request", "No database selected (use -d / --db-filter)."
+            )
         header = request.httprequest.headers.get("Authorization") or ""
         match = _BEARER_RE.match(header)
         uid = None
@@ -149,7 +184,9 @@ class CallTelephonyGateway(http.Controller):
             raise GatewayError(401, "invalid_api_key", "Missing or invalid API key.")
         user = request.env["res.users"].sudo().browse(uid)
         if not user.has_group(GATEWAY_GROUP):
-            raise GatewayError(403, "forbidden", "This user is not a telephony gateway.")
+            raise GatewayError(
+                403, "forbidden", "This user is not a telephony gateway."
+            )
         request.update_env(user=uid)
 
     def _body(self):

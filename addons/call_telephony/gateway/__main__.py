@@ -16,7 +16,8 @@ def parse_args(argv=None):
     )
     parser.add_argument("--config", help="TOML settings file ([gateway] table)")
     parser.add_argument(
-        "--demo", metavar="DB",
+        "--demo",
+        metavar="DB",
         help="use the demo gateway credentials of database DB (demo data only)",
     )
     parser.add_argument("--odoo-url")
@@ -64,7 +65,9 @@ def build_config(args, env=None):
         if not config.api_key:
             config.api_key = env.get("CALL_GATEWAY_API_KEY") or DEMO_API_KEY
         if not args.spool_dir and "CALL_GATEWAY_SPOOL_DIR" not in env:
-            root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+            root = os.path.abspath(
+                os.path.join(os.path.dirname(__file__), "..", "..", "..")
+            )
             config.spool_dir = os.path.join(root, ".local", "gateway", args.demo)
     return config
 

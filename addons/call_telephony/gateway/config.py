@@ -23,7 +23,9 @@ class GatewayConfig:
     register_password: str = ""
     register_realm: str = "*"
     outbound_proxy: str = ""
-    dial_domain: str = ""  # host for plain numbers dialled out (trunk); default: registrar
+    dial_domain: str = (
+        ""  # host for plain numbers dialled out (trunk); default: registrar
+    )
     # Odoo side
     odoo_url: str = "http://127.0.0.1:8069"
     api_key: str = ""
@@ -32,6 +34,7 @@ class GatewayConfig:
     http_timeout: float = 5.0
     # Local
     spool_dir: str = ""
+    prompt_dir: str = ""  # generated prompts (default: <spool_dir>/prompts)
     language: str = "zh"  # built-in prompts
     timezone: str = "Asia/Shanghai"  # restaurant local time for self-service
     max_calls: int = 60  # caller sessions handled normally
@@ -56,12 +59,14 @@ class GatewayConfig:
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         unknown = set(values) - set(fields)
         if unknown:
-            raise ValueError("unknown gateway settings: %s" % ", ".join(sorted(unknown)))
+            raise ValueError(
+                "unknown gateway settings: {}".format(", ".join(sorted(unknown)))
+            )
         config = cls()
         for name, value in values.items():
             setattr(config, name, _convert(fields[name].type, value))
         if not config.spool_dir:
-            config.spool_dir = os.path.abspath("gateway-spool-%s" % config.gateway_id)
+            config.spool_dir = os.path.abspath(f"gateway-spool-{config.gateway_id}")
         return config
 
     @property

@@ -27,7 +27,11 @@ class IvrSession:
     def _default(self):
         """No valid choice: the menu's timeout option, else the first queue."""
         self.done = True
-        option = self.menu.option_for(self.menu.timeout_key) if self.menu.timeout_key else None
+        option = (
+            self.menu.option_for(self.menu.timeout_key)
+            if self.menu.timeout_key
+            else None
+        )
         if option is None:
             option = next(
                 (o for o in self.menu.options if o.action == "queue"),
@@ -100,7 +104,10 @@ class SelfServiceDialog:
         return [("play", ["ss_intro", "ss_party"]), ("collect", self.timeout)]
 
     def _ask(self, prefix=()):
-        return [("play", [*prefix, self.PROMPTS[self.state]]), ("collect", self.timeout)]
+        return [
+            ("play", [*prefix, self.PROMPTS[self.state]]),
+            ("collect", self.timeout),
+        ]
 
     def _error(self):
         self.errors += 1

@@ -39,7 +39,7 @@ def uri_user(uri):
 
 
 class Timer:
-    __slots__ = ("when", "fn", "cancelled")
+    __slots__ = ("cancelled", "fn", "when")
 
     def __init__(self, when, fn):
         self.when = when
@@ -53,7 +53,9 @@ class Timer:
 class Leg(pj.Call):
     """One SIP call leg; forwards its callbacks to its owner session."""
 
-    def __init__(self, engine, account, call_id=pj.PJSUA_INVALID_ID, owner=None, role=""):
+    def __init__(
+        self, engine, account, call_id=pj.PJSUA_INVALID_ID, owner=None, role=""
+    ):
         super().__init__(account, call_id)
         self.engine = engine
         self.owner = owner
@@ -118,7 +120,9 @@ class Leg(pj.Call):
         try:
             self.hangup(prm)
         except pj.Error as exc:
-            _logger.debug("hangup failed: %s", exc.info() if hasattr(exc, "info") else exc)
+            _logger.debug(
+                "hangup failed: %s", exc.info() if hasattr(exc, "info") else exc
+            )
 
     def safe_answer(self, code=200):
         prm = pj.CallOpParam()
@@ -155,7 +159,8 @@ class Engine:
         self.board = acd.AgentBoard()
         self.board.last_agent.update(spool.get("last_agent", {}) or {})
         self.prompts = PromptLibrary(
-            os.path.join(config.spool_dir, "prompts"), config.language
+            config.prompt_dir or os.path.join(config.spool_dir, "prompts"),
+            config.language,
         )
         self.recordings_dir = os.path.join(config.spool_dir, "recordings")
         os.makedirs(self.recordings_dir, exist_ok=True)
@@ -194,7 +199,7 @@ class Engine:
         def _run():
             try:
                 result, error = work(), None
-            except Exception as exc:  # noqa: BLE001 - handed to done()
+            except Exception as exc:
                 result, error = None, exc
             self.post(done, result, error)
 
@@ -219,9 +224,13 @@ class Engine:
             path = info.get("recording")
             if path and repair_wav(path):
                 self.spool.append(
-                    call_id, "recording",
-                    {"path": path, "filename": os.path.basename(path),
-                     "mimetype": "audio/wav"},
+                    call_id,
+                    "recording",
+                    {
+                        "path": path,
+                        "filename": os.path.basename(path),
+                        "mimetype": "audio/wav",
+                    },
                 )
             recovered.append(call_id)
         self.spool.recover_interrupted()
@@ -264,7 +273,9 @@ class Engine:
         ep_cfg = pj.EpConfig()
         ep_cfg.uaConfig.threadCnt = 0
         ep_cfg.uaConfig.mainThreadOnly = True
-        ep_cfg.uaConfig.maxCalls = min(3 * (cfg.max_calls + cfg.surge_reserve) + 16, 1000)
+        ep_cfg.uaConfig.maxCalls = min(
+            3 * (cfg.max_calls + cfg.surge_reserve) + 16, 1000
+        )
         ep_cfg.uaConfig.userAgent = "call-centre-gateway/18.0"
         ep_cfg.medConfig.clockRate = 8000
         ep_cfg.medConfig.sndClockRate = 8000
@@ -272,7 +283,9 @@ class Engine:
         ep_cfg.medConfig.ecTailLen = 0
         ep_cfg.medConfig.noVad = True
         ep_cfg.medConfig.quality = 4
-        ep_cfg.medConfig.maxMediaPorts = min(6 * (cfg.max_calls + cfg.surge_reserve) + 32, 4000)
+        ep_cfg.medConfig.maxMediaPorts = min(
+            6 * (cfg.max_calls + cfg.surge_reserve) + 32, 4000
+        )
         ep_cfg.medConfig.threadCnt = 1
         ep_cfg.logConfig.level = cfg.pjsip_log_level
         ep_cfg.logConfig.consoleLevel = cfg.pjsip_log_level
@@ -283,7 +296,9 @@ class Engine:
             tcfg.boundAddress = cfg.sip_host
             if cfg.public_host:
                 tcfg.publicAddress = cfg.public_host
-            kind = pj.PJSIP_TRANSPORT_TCP if transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+            kind = (
+                pj.PJSIP_TRANSPORT_TCP if transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+            )
             ep.transportCreate(kind, tcfg)
         ep.libStart()
         ep.audDevManager().setNullDev()
@@ -291,7 +306,10 @@ class Engine:
         self._create_accounts()
         self.running = True
         _logger.info(
-            "SIP gateway listening on %s:%s (%s)", cfg.sip_host, cfg.sip_port, cfg.transports
+            "SIP gateway listening on %s:%s (%s)",
+            cfg.sip_host,
+            cfg.sip_port,
+            cfg.transports,
         )
 
     def _set_codecs(self):
@@ -326,17 +344,24 @@ class Engine:
         cfg = self.config
         host = cfg.public_host or cfg.sip_host
         local = GatewayAccount(self)
-        local.create(self._account_config("sip:gateway@%s:%s" % (host, cfg.sip_port)), True)
+        local.create(
+            self._account_config(f"sip:gateway@{host}:{cfg.sip_port}"), True
+        )
         self.accounts.append(local)
         if cfg.register_uri:
             acfg = self._account_config(cfg.register_uri)
-            registrar = cfg.register_registrar or "sip:" + cfg.register_uri.split("@", 1)[-1]
+            registrar = (
+                cfg.register_registrar or "sip:" + cfg.register_uri.split("@", 1)[-1]
+            )
             acfg.regConfig.registrarUri = registrar
             acfg.regConfig.timeoutSec = 300
             acfg.sipConfig.authCreds.append(
                 pj.AuthCredInfo(
-                    "digest", cfg.register_realm or "*", cfg.register_user,
-                    0, cfg.register_password,
+                    "digest",
+                    cfg.register_realm or "*",
+                    cfg.register_user,
+                    0,
+                    cfg.register_password,
                 )
             )
             trunk = GatewayAccount(self, hotline_number=uri_user(cfg.register_uri))
@@ -452,8 +477,8 @@ class Engine:
             "sip:", ""
         )
         if not domain:
-            domain = "%s:%s" % (self.config.sip_host, self.config.sip_port)
-        return "sip:%s@%s" % (re.sub(r"[^0-9+*#]", "", number), domain)
+            domain = f"{self.config.sip_host}:{self.config.sip_port}"
+        return "sip:{}@{}".format(re.sub(r"[^0-9+*#]", "", number), domain)
 
     def make_call(self, owner, role, uri, account=None):
         """Start an outgoing leg; None when the URI is refused at once."""
@@ -485,16 +510,25 @@ class Engine:
         hotline = self.snapshot.hotline_for(dialled) or self.snapshot.hotline_for(
             account.hotline_number
         )
-        if hotline is None and len(self.snapshot.hotlines) == 1 and not dialled.isdigit():
+        if (
+            hotline is None
+            and len(self.snapshot.hotlines) == 1
+            and not dialled.isdigit()
+        ):
             hotline = self.snapshot.hotlines[0]
         if hotline is None:
-            _logger.warning("call from %s to unknown hotline %r refused", caller, dialled)
+            _logger.warning(
+                "call from %s to unknown hotline %r refused", caller, dialled
+            )
             self.stats["unknown_hotline"] += 1
             leg.safe_answer(404)
             return
         decision = acd.surge_decision(
-            len(self.waiting), self.active_sessions(), hotline,
-            self.config.max_calls, self.config.surge_reserve,
+            len(self.waiting),
+            self.active_sessions(),
+            hotline,
+            self.config.max_calls,
+            self.config.surge_reserve,
         )
         if decision == "reject":
             self.stats["rejected"] += 1

@@ -21,7 +21,7 @@ class OdooError(Exception):
     """Odoo answered, but refused the request (4xx): do not retry as is."""
 
     def __init__(self, status, body):
-        super().__init__("HTTP %s: %s" % (status, body))
+        super().__init__(f"HTTP {status}: {body}")
         self.status = status
         self.body = body
 
@@ -46,7 +46,7 @@ class OdooClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-            session.headers["Authorization"] = "Bearer %s" % self.api_key
+            session.headers["Authorization"] = f"Bearer {self.api_key}"
         return session
 
     def _request(self, method, path, payload=None, params=None, timeout=None):
@@ -62,7 +62,7 @@ class OdooClient:
         except requests.RequestException as exc:
             raise OdooUnavailable(str(exc)) from exc
         if response.status_code >= 500 or response.status_code in (502, 503, 504):
-            raise OdooUnavailable("HTTP %s" % response.status_code)
+            raise OdooUnavailable(f"HTTP {response.status_code}")
         try:
             body = response.json()
         except ValueError:
@@ -75,7 +75,9 @@ class OdooClient:
     def post_events(self, events):
         """Send events ``[{call_id, seq, type, ts, data}]``; return Odoo's results."""
         body = self._request(
-            "POST", "/events", {"gateway": self.gateway_id, "events": events},
+            "POST",
+            "/events",
+            {"gateway": self.gateway_id, "events": events},
             timeout=max(self.timeout, 30),
         )
         return body
@@ -88,8 +90,13 @@ class OdooClient:
         return self._request(
             "POST",
             "/self_service/availability",
-            {"call_id": call_id, "caller": caller, "party_size": party_size,
-             "start": start, "duration": duration},
+            {
+                "call_id": call_id,
+                "caller": caller,
+                "party_size": party_size,
+                "start": start,
+                "duration": duration,
+            },
         )
 
     def create_order(self, request):
@@ -203,14 +210,15 @@ class Flusher(threading.Thread):
             body = self.client.post_events([event_for_api(e) for e in events])
         except OdooError as exc:
             if exc.status in (401, 403):
-                raise OdooUnavailable("refused: %s" % exc) from exc
+                raise OdooUnavailable(f"refused: {exc}") from exc
             # a batch Odoo cannot parse at all: send one by one to isolate it
             if len(events) > 1:
                 for event in events:
                     self._send_single(event)
                 return True
-            _logger.error("event %s/%s refused: %s", events[0]["call_id"],
-                          events[0]["seq"], exc)
+            _logger.error(
+                "event %s/%s refused: %s", events[0]["call_id"], events[0]["seq"], exc
+            )
             self.spool.mark_sent([events[0]["id"]])
             return True
         if self.online is not True:
@@ -222,8 +230,13 @@ class Flusher(threading.Thread):
         for event in events:
             result = results.get((event["call_id"], event["seq"]), {})
             if result.get("status") == "error":
-                _logger.error("Odoo rejected event %s/%s %s: %s", event["call_id"],
-                              event["seq"], event["kind"], result.get("message"))
+                _logger.error(
+                    "Odoo rejected event %s/%s %s: %s",
+                    event["call_id"],
+                    event["seq"],
+                    event["kind"],
+                    result.get("message"),
+                )
             if self.on_result:
                 self.on_result(event, result)
         if self.on_config_version and body.get("config_version") is not None:
@@ -237,7 +250,9 @@ class Flusher(threading.Thread):
             if self.on_result:
                 self.on_result(event, results[0])
         except OdooError as exc:
-            _logger.error("event %s/%s refused: %s", event["call_id"], event["seq"], exc)
+            _logger.error(
+                "event %s/%s refused: %s", event["call_id"], event["seq"], exc
+            )
         self.spool.mark_sent([event["id"]])
 
     def drain(self, timeout):
@@ -272,7 +287,7 @@ class CommandListener(threading.Thread):
         if ws is not None:
             try:
                 ws.close()
-            except Exception:  # noqa: BLE001 - closing a dead socket
+            except Exception:
                 pass
 
     def _dispatch(self, payload):
@@ -295,20 +310,26 @@ class CommandListener(threading.Thread):
                 sid, path = self.client.open_session()
                 url = "ws" + self.client.url[4:] + path
                 ws = websocket.create_connection(
-                    url, header=["Cookie: session_id=%s" % sid], timeout=30,
+                    url,
+                    header=[f"Cookie: session_id={sid}"],
+                    timeout=30,
                     origin=self.client.url,
                 )
                 self._ws = ws
-                ws.send(json.dumps({
-                    "event_name": "subscribe",
-                    "data": {"channels": [], "last": self.last_id},
-                }))
+                ws.send(
+                    json.dumps(
+                        {
+                            "event_name": "subscribe",
+                            "data": {"channels": [], "last": self.last_id},
+                        }
+                    )
+                )
                 self.connected.set()
                 for payload in self.client.pending_commands():
                     self._dispatch(payload)
                 delay = 1.0
                 self._read(ws)
-            except Exception as exc:  # noqa: BLE001 - network: retry
+            except Exception as exc:
                 if not self.stopping.is_set():
                     _logger.info("command websocket down (%s); retrying", exc)
             finally:

@@ -68,15 +68,28 @@ class PhoneCall(pj.Call):
 
     def onCallState(self, prm):
         info = self.getInfo()
-        report(event="state", id=self.name, state=STATE_NAMES.get(info.state, str(info.state)),
-               code=info.lastStatusCode)
+        report(
+            event="state",
+            id=self.name,
+            state=STATE_NAMES.get(info.state, str(info.state)),
+            code=info.lastStatusCode,
+        )
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.phone.post(self.phone.forget, self)
 
     def onCallMediaState(self, prm):
+        try:
+            self._media()
+        except pj.Error as exc:
+            report(event="error", id=self.name, message=str(exc.info()))
+
+    def _media(self):
         info = self.getInfo()
         for media in info.media:
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+            if (
+                media.type == pj.PJMEDIA_TYPE_AUDIO
+                and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+            ):
                 self.audio = self.getAudioMedia(media.index)
                 if self.player is None and self.phone.tone_file:
                     self.player = pj.AudioMediaPlayer()
@@ -84,7 +97,7 @@ class PhoneCall(pj.Call):
                     self.player.startTransmit(self.audio)
                 if self.recorder is None and self.phone.record_dir:
                     self.recorder = pj.AudioMediaRecorder()
-                    path = os.path.join(self.phone.record_dir, "%s.wav" % self.name)
+                    path = os.path.join(self.phone.record_dir, f"{self.name}.wav")
                     self.recorder.createRecorder(path)
                     self.audio.startTransmit(self.recorder)
                 report(event="media", id=self.name)
@@ -115,14 +128,33 @@ class Phone:
             user, _, value = rule.partition("=")
             self.rules[user.strip()] = value.strip()
         self.record_dir = args.record_dir
+        if self.record_dir:
+            os.makedirs(self.record_dir, exist_ok=True)
         self.tone_file = None
         if args.tone:
             fd, self.tone_file = tempfile.mkstemp(suffix=".wav", prefix="tone-")
             os.close(fd)
             subprocess.run(
-                ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", self.tone_file,
-                 "synth", "1", "sine", str(args.tone), "vol", "0.3"],
-                check=True, capture_output=True, timeout=20,
+                [
+                    "sox",
+                    "-n",
+                    "-r",
+                    "8000",
+                    "-c",
+                    "1",
+                    "-b",
+                    "16",
+                    self.tone_file,
+                    "synth",
+                    "1",
+                    "sine",
+                    str(args.tone),
+                    "vol",
+                    "0.3",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=20,
             )
 
     def post(self, fn, *a):
@@ -160,7 +192,7 @@ class Phone:
     def account(self, user):
         if user not in self.accounts:
             acfg = pj.AccountConfig()
-            acfg.idUri = "sip:%s@127.0.0.1:%s" % (user, self.args.port)
+            acfg.idUri = f"sip:{user}@127.0.0.1:{self.args.port}"
             acfg.mediaConfig.transportConfig.port = self.args.rtp_port
             acfg.mediaConfig.transportConfig.portRange = 2000
             acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
@@ -176,7 +208,12 @@ class Phone:
         info = call.getInfo()
         to_user = _user(info.localUri)
         self.calls[call.name] = call
-        report(event="incoming", id=call.name, to=to_user, **{"from": _user(info.remoteUri)})
+        report(
+            event="incoming",
+            id=call.name,
+            to=to_user,
+            **{"from": _user(info.remoteUri)},
+        )
         rule = self.rules.get(to_user, self.rules.get("*", "0.3"))
         prm = pj.CallOpParam()
         if rule == "busy":
@@ -250,10 +287,15 @@ class Phone:
             try:
                 stat = call.getStreamStat(0)
                 rx = stat.rtcp.rxStat
-                calls[name] = {"rx_pkt": rx.pkt, "rx_loss": rx.loss, "rx_discard": rx.discard,
-                               "jitter_max_us": rx.jitterUsec.max,
-                               "jb_lost": stat.jbuf.lost, "jb_discard": stat.jbuf.discard,
-                               "jb_empty": stat.jbuf.empty}
+                calls[name] = {
+                    "rx_pkt": rx.pkt,
+                    "rx_loss": rx.loss,
+                    "rx_discard": rx.discard,
+                    "jitter_max_us": rx.jitterUsec.max,
+                    "jb_lost": stat.jbuf.lost,
+                    "jb_discard": stat.jbuf.discard,
+                    "jb_empty": stat.jbuf.empty,
+                }
             except pj.Error:
                 continue
         report(event="stats", calls=calls)
@@ -304,11 +346,15 @@ def main(argv=None):
     parser.add_argument("--rtp-port", type=int, default=30000)
     parser.add_argument("--user", default="phone")
     parser.add_argument("--answer", help="user=delay|never|busy,... (default *=0.3)")
-    parser.add_argument("--tone", type=int, default=0, help="tone sent on every call (Hz)")
+    parser.add_argument(
+        "--tone", type=int, default=0, help="tone sent on every call (Hz)"
+    )
     parser.add_argument("--record-dir")
     parser.add_argument("--tcp", action="store_true")
     parser.add_argument("--max-calls", type=int, default=32)
-    parser.add_argument("--lifetime", type=float, default=300.0, help="seconds before quitting")
+    parser.add_argument(
+        "--lifetime", type=float, default=300.0, help="seconds before quitting"
+    )
     Phone(parser.parse_args(argv)).run()
 
 

@@ -83,9 +83,12 @@ CATALOGUE = {
         "member_ok": "Thank you, you are verified.",
         "goodbye": "Thank you for calling. Goodbye.",
         "callee_wait": "Connecting your call, please hold.",
-        **{"digit_%d" % d: w for d, w in enumerate(
-            "zero one two three four five six seven eight nine".split()
-        )},
+        **{
+            "digit_%d" % d: w
+            for d, w in enumerate(
+                "zero one two three four five six seven eight nine".split()
+            )
+        },
     },
 }
 
@@ -123,8 +126,8 @@ class PromptLibrary:
     def speak(self, text, language=None):
         """WAV file saying ``text`` (generated once)."""
         lang = language or ("zh" if _CJK.search(text) else "en")
-        digest = hashlib.sha1(("%s|%s" % (lang, text)).encode()).hexdigest()[:16]
-        target = os.path.join(self.directory, "%s-%s.wav" % (lang, digest))
+        digest = hashlib.sha1((f"{lang}|{text}").encode()).hexdigest()[:16]
+        target = os.path.join(self.directory, f"{lang}-{digest}.wav")
         if os.path.exists(target):
             return target
         with self._lock:
@@ -137,9 +140,7 @@ class PromptLibrary:
         if not os.path.exists(target):
             with self._lock:
                 self._sox(
-                    ["-n", "-r", "8000", "-c", "1", "-b", "16", target + ".tmp.wav"]
-                    + "synth 1.2 sine 440 sine 554 sine 659 channels 1 "
-                    "fade q 0.1 1.2 0.3 vol 0.15 repeat 3".split()
+                    ["-n", "-r", "8000", "-c", "1", "-b", "16", target + ".tmp.wav", *"synth 1.2 sine 440 sine 554 sine 659 channels 1 " "fade q 0.1 1.2 0.3 vol 0.15 repeat 3".split()]
                 )
                 os.replace(target + ".tmp.wav", target)
         return target
@@ -167,7 +168,9 @@ class PromptLibrary:
         tmp = target + ".tmp.wav"
         if not shutil.which("espeak-ng"):
             # no synthesiser: a short silence keeps the call flow working
-            self._sox(["-n", "-r", "8000", "-c", "1", "-b", "16", tmp, "trim", "0", "0.5"])
+            self._sox(
+                ["-n", "-r", "8000", "-c", "1", "-b", "16", tmp, "trim", "0", "0.5"]
+            )
             os.replace(tmp, target)
             _logger.warning("espeak-ng missing: prompt %r is silence", text)
             return

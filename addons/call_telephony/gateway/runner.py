@@ -6,7 +6,13 @@ import signal
 import threading
 
 from .engine import Engine
-from .odoo_client import CommandListener, Flusher, OdooClient, OdooError, OdooUnavailable
+from .odoo_client import (
+    CommandListener,
+    Flusher,
+    OdooClient,
+    OdooError,
+    OdooUnavailable,
+)
 from .snapshot import Snapshot
 from .spool import Spool
 
@@ -87,11 +93,17 @@ class Gateway:
     def __init__(self, config):
         self.config = config
         self.spool = Spool(config.spool_dir + "/spool.sqlite3")
-        self.client = OdooClient(
-            config.odoo_url, config.api_key, config.gateway_id, config.http_timeout
-        ) if config.odoo_url else None
+        self.client = (
+            OdooClient(
+                config.odoo_url, config.api_key, config.gateway_id, config.http_timeout
+            )
+            if config.odoo_url
+            else None
+        )
         cached = self.spool.get("snapshot")
-        self.engine = Engine(config, self.spool, self.client, Snapshot.from_dict(cached))
+        self.engine = Engine(
+            config, self.spool, self.client, Snapshot.from_dict(cached)
+        )
         self.flusher = self.poller = self.listener = None
 
     def start(self):
@@ -103,22 +115,27 @@ class Gateway:
             )
             engine.config_refresh = self.poller.kick
             self.flusher = Flusher(
-                self.spool, self.client, on_result=engine.on_event_result,
+                self.spool,
+                self.client,
+                on_result=engine.on_event_result,
                 on_config_version=self.poller.kick,
             )
             engine.flusher = self.flusher
             try:
                 self.poller.fetch()
             except (OdooUnavailable, OdooError) as exc:
-                _logger.warning("Odoo unreachable at start (%s): using the last "
-                                "configuration", exc)
+                _logger.warning(
+                    "Odoo unreachable at start (%s): using the last configuration", exc
+                )
             self.poller.start()
             self.flusher.start()
             if self.config.websocket:
                 self.listener = CommandListener(self.client, engine.on_command)
             else:
                 self.listener = CommandPoller(
-                    self.client, engine.on_command, max(self.config.config_poll_seconds, 0.5)
+                    self.client,
+                    engine.on_command,
+                    max(self.config.config_poll_seconds, 0.5),
                 )
             self.listener.start()
         engine.step_pending = True

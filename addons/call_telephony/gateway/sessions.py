@@ -130,7 +130,7 @@ class Session:
             for source in sources:
                 _connect(source, self.recorder)
             return
-        path = os.path.join(self.engine.recordings_dir, "%s.wav" % self.call_id)
+        path = os.path.join(self.engine.recordings_dir, f"{self.call_id}.wav")
         recorder = pj.AudioMediaRecorder()
         try:
             recorder.createRecorder(path)
@@ -154,14 +154,21 @@ class Session:
         self.engine.bury(self.recorder)
         self.recorder = None
         path, self.recording_path = self.recording_path, None
-        self.engine.wait_wav_final(path, lambda: self._report_file("recording", path, then))
+        self.engine.wait_wav_final(
+            path, lambda: self._report_file("recording", path, then)
+        )
 
     def _report_file(self, kind, path, then=None, **extra):
         if path and os.path.exists(path):
             self.engine.event(
-                self.call_id, kind,
-                {"path": path, "filename": os.path.basename(path),
-                 "mimetype": "audio/wav", **extra},
+                self.call_id,
+                kind,
+                {
+                    "path": path,
+                    "filename": os.path.basename(path),
+                    "mimetype": "audio/wav",
+                    **extra,
+                },
             )
         if then:
             then()
@@ -236,7 +243,11 @@ class InboundSession(Session):
         self.engine.spool.open_call(self.call_id, {"caller": self.caller})
         self.event(
             "incoming",
-            {"hotline_id": self.hotline.id, "caller": self.caller, "callee": self.dialled},
+            {
+                "hotline_id": self.hotline.id,
+                "caller": self.caller,
+                "callee": self.dialled,
+            },
         )
         self.caller_leg.safe_answer(180)
         entry = blocked_entry(self.engine.snapshot.blacklist, self.caller)
@@ -253,7 +264,9 @@ class InboundSession(Session):
             self.event("callback_requested", {"number": self.caller})
             self.outcome = "callback"
             text = self.hotline.surge_message
-            self._answer_then(["text:" + text if text else "surge"], self._hangup_after_prompt)
+            self._answer_then(
+                ["text:" + text if text else "surge"], self._hangup_after_prompt
+            )
             return
         self.state = "answering"
         self.caller_leg.safe_answer(200)
@@ -362,9 +375,9 @@ class InboundSession(Session):
     def _menu_prompt(self, options):
         lang = self.engine.prompts.language
         if lang == "zh":
-            text = "，".join("%s请按%s" % (o.label, o.key) for o in options)
+            text = "，".join(f"{o.label}请按{o.key}" for o in options)
         else:
-            text = ". ".join("For %s press %s" % (o.label, o.key) for o in options)
+            text = ". ".join(f"For {o.label} press {o.key}" for o in options)
         return ["text:" + text]
 
     def _route(self, option):
@@ -393,28 +406,34 @@ class InboundSession(Session):
         digits = []
 
         class _Member:
-            def on_digit(inner, digit):  # noqa: N805 - tiny local dialogue
+            def on_digit(inner, digit):
                 if digit != "#":
                     digits.append(digit)
                     return []
-                self.event("member_verified", {"ok": bool(digits), "digits": "".join(digits)})
+                self.event(
+                    "member_verified", {"ok": bool(digits), "digits": "".join(digits)}
+                )
                 self.dialog = None
                 return [("play", ["member_ok"]), ("route", _queue_option)]
 
-            def on_timeout(inner):  # noqa: N805
+            def on_timeout(inner):
                 self.dialog = None
                 return [("route", _queue_option)]
 
         from .snapshot import IvrOption
 
-        _queue_option = IvrOption(key="", action="queue", queue_id=self.hotline.queue_id)
+        _queue_option = IvrOption(
+            key="", action="queue", queue_id=self.hotline.queue_id
+        )
         self.dialog = _Member()
         self._run([("play", ["member"]), ("collect", 10)])
 
     # -- queue and agents ---------------------------------------------------------
     def _enter_queue(self, queue_id):
         snapshot = self.engine.snapshot
-        self.queue = snapshot.queue(queue_id) or (snapshot.queues[0] if snapshot.queues else None)
+        self.queue = snapshot.queue(queue_id) or (
+            snapshot.queues[0] if snapshot.queues else None
+        )
         self.state = "queued"
         self.enqueued_at = time.monotonic()
         if self.queue is None or not any_agent_could_answer(
@@ -434,9 +453,10 @@ class InboundSession(Session):
             return
         position = self.engine.position(self)
         if position:
-            digits = ["digit_%s" % d for d in str(position)]
+            digits = [f"digit_{d}" for d in str(position)]
             self.play(
-                ["position", *digits, "position_after"], self.caller_audio,
+                ["position", *digits, "position_after"],
+                self.caller_audio,
                 then=self._resume_hold,
             )
         self.announce_timer = self.later(20, self._announce_position)
@@ -468,7 +488,9 @@ class InboundSession(Session):
         if not self.ringing:
             return
         ids = list(self.ringing.values())
-        self.event("ringing", {"agent_id": ids[0]} if len(ids) == 1 else {"agent_ids": ids})
+        self.event(
+            "ringing", {"agent_id": ids[0]} if len(ids) == 1 else {"agent_ids": ids}
+        )
         self.ring_timer = self.later(self.queue.ring_timeout, self._ring_timeout)
 
     def _cancel_ringing(self, keep=None, talked=False):
@@ -492,7 +514,10 @@ class InboundSession(Session):
         cancelled = self._cancel_ringing()
         if cancelled:
             key = "agent_id" if len(cancelled) == 1 else "agent_ids"
-            self.event("ring_cancelled", {key: cancelled[0] if len(cancelled) == 1 else cancelled})
+            self.event(
+                "ring_cancelled",
+                {key: cancelled[0] if len(cancelled) == 1 else cancelled},
+            )
         self.engine.post(self.engine.dispatch)
 
     def _on_agent_leg_state(self, leg, info):
@@ -548,7 +573,10 @@ class InboundSession(Session):
         backup, recorder, supervisors."""
         if self.state not in ("bridged", "backup_bridged", "transferring"):
             return
-        caller, agent = self.caller_audio, self.agent_leg.audio if self.agent_leg else None
+        caller, agent = (
+            self.caller_audio,
+            self.agent_leg.audio if self.agent_leg else None,
+        )
         if caller is None or agent is None:
             return
         _connect(caller, agent)
@@ -584,7 +612,9 @@ class InboundSession(Session):
             self.engine.post(self._overflow)
             return
         self.agent_leg, self.backup = leg, backup
-        self.play(["backup", self.engine.prompts.hold_music()], self.caller_audio, loop=True)
+        self.play(
+            ["backup", self.engine.prompts.hold_music()], self.caller_audio, loop=True
+        )
         self.ring_timer = self.later(backup.timeout, self._backup_timeout, leg)
 
     def _backup_timeout(self, leg):
@@ -630,7 +660,7 @@ class InboundSession(Session):
         try:
             zone = zoneinfo.ZoneInfo(self.engine.config.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = dt.timezone.utc
+            zone = dt.UTC
         return dt.datetime.now(zone).replace(tzinfo=None), zone
 
     def _start_self_service(self):
@@ -643,7 +673,7 @@ class InboundSession(Session):
     def _utc_string(self, local):
         _now, zone = self._local_now()
         aware = local.replace(tzinfo=zone)
-        return aware.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return aware.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
     def _check_availability(self, party_size, start_local):
         client = self.engine.client
@@ -712,7 +742,12 @@ class InboundSession(Session):
                 self.event("callback_requested", {"number": self.caller})
                 self.outcome = "callback"
                 if not self.closed:
-                    self._run([("play", ["ss_order_later", "goodbye"]), ("hangup", "callback")])
+                    self._run(
+                        [
+                            ("play", ["ss_order_later", "goodbye"]),
+                            ("hangup", "callback"),
+                        ]
+                    )
 
         self.engine.in_background(lambda: client.create_order(request), done)
 
@@ -726,7 +761,9 @@ class InboundSession(Session):
         if self.caller_audio is None:
             return
         self.state = "voicemail"
-        path = os.path.join(self.engine.recordings_dir, "%s-voicemail.wav" % self.call_id)
+        path = os.path.join(
+            self.engine.recordings_dir, f"{self.call_id}-voicemail.wav"
+        )
         recorder = pj.AudioMediaRecorder()
         try:
             recorder.createRecorder(path)
@@ -806,7 +843,10 @@ class InboundSession(Session):
             _disconnect(self.caller_audio, old.audio)
             old.safe_hangup()
             self._release_agent()
-        self.event("transferred", {"from_agent_id": self.transfer_from, "to_agent_id": agent_id})
+        self.event(
+            "transferred",
+            {"from_agent_id": self.transfer_from, "to_agent_id": agent_id},
+        )
         self.agent_leg, self.agent_id = leg, agent_id
         self.state = "bridged"
         self._rewire()
@@ -942,7 +982,11 @@ class OutboundSession(Session):
             self._rewire()
 
     def on_leg_media(self, leg):
-        if leg is self.agent_leg and self.state == "ringing_customer" and self.player is None:
+        if (
+            leg is self.agent_leg
+            and self.state == "ringing_customer"
+            and self.player is None
+        ):
             self.play([self.engine.prompts.hold_music()], leg.audio, loop=True)
         self._rewire()
 
@@ -991,8 +1035,12 @@ def ack(engine, command, ok, message="", call_id=None):
     engine.event(
         "gateway",
         "command_ack",
-        {"command_id": command["command_id"], "ok": ok, "message": message,
-         "call_id": call_id},
+        {
+            "command_id": command["command_id"],
+            "ok": ok,
+            "message": message,
+            "call_id": call_id,
+        },
     )
 
 
@@ -1020,8 +1068,10 @@ def run_command(engine, command):
         session.finish("forced")
     elif name == "transfer":
         ok = isinstance(session, InboundSession) and session.transfer(
-            command.get("to_agent_id"), command.get("to_sip_uri"),
-            command.get("command_id"), attended=bool(command.get("attended")),
+            command.get("to_agent_id"),
+            command.get("to_sip_uri"),
+            command.get("command_id"),
+            attended=bool(command.get("attended")),
         )
         message = "" if ok else "call cannot be transferred now"
     elif name in ("listen", "whisper", "barge"):
@@ -1031,12 +1081,14 @@ def run_command(engine, command):
         message = "" if ok else "supervisor unreachable"
     elif name == "record_start":
         leg = getattr(session, "agent_leg", None)
-        other = getattr(session, "caller_leg", None) or getattr(session, "customer_leg", None)
+        other = getattr(session, "caller_leg", None) or getattr(
+            session, "customer_leg", None
+        )
         session.start_recording(
             other.audio if other else None, leg.audio if leg else None
         )
     elif name == "record_stop":
         session.stop_recording()
     else:
-        ok, message = False, "unknown command %s" % name
+        ok, message = False, f"unknown command {name}"
     ack(engine, command, ok, message, session.call_id)

@@ -13,7 +13,6 @@ STRATEGIES = ("longest_idle", "round_robin", "ring_all", "last_agent")
 RECORDING_POLICIES = ("always", "never", "on_demand")
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Agent:
     id: int
@@ -146,7 +145,9 @@ class Snapshot:
                     continue
                 uri = b.get("sip_uri") or b.get("number") or ""
                 line_backups.append(
-                    BackupNumber(uri=uri, timeout=ring, name=b.get("name") or "", id=bid)
+                    BackupNumber(
+                        uri=uri, timeout=ring, name=b.get("name") or "", id=bid
+                    )
                 )
             hotlines.append(
                 Hotline(
@@ -155,7 +156,9 @@ class Snapshot:
                     name=h.get("name") or "",
                     ivr_menu_id=h.get("ivr_menu_id") or 0,
                     queue_id=_get(h, "default_queue_id", "queue_id", default=0),
-                    recording=_get(h, "recording_inbound", "recording", default="always"),
+                    recording=_get(
+                        h, "recording_inbound", "recording", default="always"
+                    ),
                     recording_outbound=h.get("recording_outbound") or "always",
                     agent_timeout=int(_get(h, "agent_ring_seconds", default=20)),
                     backups=tuple(line_backups),
@@ -170,7 +173,8 @@ class Snapshot:
             Queue(
                 id=q["id"],
                 name=q.get("name") or "",
-                strategy=q.get("strategy") if q.get("strategy") in STRATEGIES
+                strategy=q.get("strategy")
+                if q.get("strategy") in STRATEGIES
                 else "longest_idle",
                 agent_ids=tuple(q.get("agent_ids") or ()),
                 team_id=q.get("team_id") or 0,

@@ -64,11 +64,22 @@ class Spool:
 
     # -- calls and events ---------------------------------------------------
     def open_call(self, call_id, info=None):
+        """Register a call (or add ``info`` to a registered one)."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO call (call_id, opened_at, info) VALUES (?, ?, ?)",
-                (call_id, time.time(), json.dumps(info or {})),
-            )
+            row = self._db.execute(
+                "SELECT info FROM call WHERE call_id = ?", (call_id,)
+            ).fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO call (call_id, opened_at, info) VALUES (?, ?, ?)",
+                    (call_id, time.time(), json.dumps(info or {})),
+                )
+            elif info:
+                merged = dict(json.loads(row[0]), **info)
+                self._db.execute(
+                    "UPDATE call SET info = ? WHERE call_id = ?",
+                    (json.dumps(merged), call_id),
+                )
 
     def append(self, call_id, kind, payload=None, close=False, ts=None):
         """Write one event of ``call_id`` durably; return its sequence number.
@@ -194,7 +205,9 @@ class Spool:
 
     def get(self, key, default=None):
         with self._lock:
-            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT value FROM kv WHERE key = ?", (key,)
+            ).fetchone()
         return json.loads(row[0]) if row else default
 
     def rewrite(self, event_id, kind, payload):

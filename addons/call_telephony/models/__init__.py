@@ -1,3 +1,4 @@
+# ruff: noqa: I001 - the mixin and the models it serves load in this order
 from . import call_telephony_config_mixin
 from . import call_gateway_command
 from . import call_agent_skill
@@ -15,3 +16,4 @@ from . import call_voicemail
 from . import call_gateway_event
 from . import res_partner
 from . import call_order
+from . import ir_attachment

@@ -63,7 +63,8 @@ class CallAgent(models.Model):
     # ------------------------------------------------------------------
     def action_login(self):
         self._check_may_change_state()
-        self.filtered(lambda a: a.state in ("offline", "paused"))._set_state(
+        # sudo: agents change only their own state (checked above)
+        self.sudo().filtered(lambda a: a.state in ("offline", "paused"))._set_state(
             "available"
         )
 
@@ -72,14 +73,16 @@ class CallAgent(models.Model):
         busy = self.filtered(lambda a: a.state in ("ringing", "on_call"))
         if busy:
             raise UserError(self.env._("You cannot pause during a call."))
-        self._set_state("paused", reason or self.env._("Break"))
+        # sudo: agents change only their own state (checked above)
+        self.sudo()._set_state("paused", reason or self.env._("Break"))
 
     def action_logout(self):
         self._check_may_change_state()
         busy = self.filtered(lambda a: a.state in ("ringing", "on_call"))
         if busy:
             raise UserError(self.env._("You cannot log out during a call."))
-        self._set_state("offline")
+        # sudo: agents change only their own state (checked above)
+        self.sudo()._set_state("offline")
 
     @api.model
     def get_my_agent(self):
@@ -147,8 +150,10 @@ class CallAgent(models.Model):
         ]
         # sudo: the simulator plays the gateway for the current user's own agent
         self.env["call.gateway.event"].sudo()._process_batch("simulator", events)
-        cdr = self.env["call.cdr"].sudo().search(
-            [("gateway", "=", "simulator"), ("call_ref", "=", call_ref)]
+        cdr = (
+            self.env["call.cdr"]
+            .sudo()
+            .search([("gateway", "=", "simulator"), ("call_ref", "=", call_ref)])
         )
         return cdr._ring_payload(agent)
 
@@ -236,7 +241,10 @@ class CallAgent(models.Model):
 
     @api.model
     def _cron_expire_wrapup(self):
-        domain = [("state", "=", "wrapup"), ("wrapup_until", "<=", fields.Datetime.now())]
+        domain = [
+            ("state", "=", "wrapup"),
+            ("wrapup_until", "<=", fields.Datetime.now()),
+        ]
         self.search(domain)._expire_wrapup()
 
     def _state_payload(self):

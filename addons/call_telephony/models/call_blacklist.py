@@ -14,7 +14,9 @@ class CallBlacklist(models.Model):
     _rec_name = "number"
 
     number = fields.Char(required=True)
-    number_digits = fields.Char(compute="_compute_number_digits", store=True, index=True)
+    number_digits = fields.Char(
+        compute="_compute_number_digits", store=True, index=True
+    )
     match = fields.Selection(
         [("exact", "Exact number"), ("prefix", "Prefix")],
         required=True,
@@ -50,7 +52,9 @@ class CallBlacklist(models.Model):
     def _find_block(self, number):
         """The active entry blocking ``number``, or an empty recordset."""
         entries = self.search(self._active_domain())
-        rows = [{"id": e.id, "number": e.number_digits, "match": e.match} for e in entries]
+        rows = [
+            {"id": e.id, "number": e.number_digits, "match": e.match} for e in entries
+        ]
         found = blacklist_match(number, rows)
         return self.browse(found["id"]) if found else self.browse()
 

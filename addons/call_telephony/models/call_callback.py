@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.call_ordering.tools.phone_number import normalize_number
+
 from ..tools.routing import digits_only
 
 BUSY_STATES = ("assigned", "dialling")
@@ -16,7 +18,9 @@ class CallCallback(models.Model):
     _rec_name = "number"
 
     number = fields.Char(required=True)
-    number_digits = fields.Char(compute="_compute_number_digits", store=True, index=True)
+    number_digits = fields.Char(
+        compute="_compute_number_digits", store=True, index=True
+    )
     partner_id = fields.Many2one("res.partner", "Customer")
     requested_at = fields.Datetime(
         "Requested on", required=True, default=fields.Datetime.now, index=True
@@ -58,7 +62,8 @@ class CallCallback(models.Model):
     @api.depends("number")
     def _compute_number_digits(self):
         for callback in self:
-            callback.number_digits = digits_only(callback.number)
+            e164 = normalize_number(callback.number).e164
+            callback.number_digits = e164 or digits_only(callback.number)
 
     # ------------------------------------------------------------------
     # Actions
@@ -166,7 +171,7 @@ class CallCallback(models.Model):
                     log_exceptions=False,
                 )
                 updated = self.env.cr.rowcount
-        except Exception as exc:  # noqa: BLE001 - unique violation only
+        except Exception as exc:
             if getattr(exc, "pgcode", None) != "23505":
                 raise
             return False

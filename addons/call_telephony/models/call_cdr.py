@@ -4,7 +4,7 @@ from datetime import datetime
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..tools.routing import digits_only, service_level
+from ..tools.routing import digits_only, number_forms, service_level
 
 OUTCOMES = [
     ("answered", "Answered"),
@@ -50,10 +50,14 @@ class CallCdr(models.Model):
     )
     hotline_id = fields.Many2one("call.hotline", readonly=True, index=True)
     caller_number = fields.Char(readonly=True, index=True)
-    caller_digits = fields.Char(compute="_compute_caller_digits", store=True, index=True)
+    caller_digits = fields.Char(
+        compute="_compute_caller_digits", store=True, index=True
+    )
     callee_number = fields.Char(readonly=True)
     partner_id = fields.Many2one("res.partner", "Customer", index=True)
-    partner_ids = fields.Many2many("res.partner", string="Matched customers", readonly=True)
+    partner_ids = fields.Many2many(
+        "res.partner", string="Matched customers", readonly=True
+    )
     agent_id = fields.Many2one("call.agent", readonly=True, index=True)
     user_id = fields.Many2one(
         "res.users", "Agent user", related="agent_id.user_id", store=True, index=True
@@ -89,7 +93,9 @@ class CallCdr(models.Model):
     member_verified = fields.Boolean(readonly=True)
     order_id = fields.Many2one("call.order", "Order", index=True)
     callback_id = fields.Many2one("call.callback", readonly=True)
-    recording_attachment_id = fields.Many2one("ir.attachment", "Recording", readonly=True)
+    recording_attachment_id = fields.Many2one(
+        "ir.attachment", "Recording", readonly=True
+    )
     qa_score = fields.Float("QA score", help="Quality score from 0 to 100.")
     qa_note = fields.Text("QA note")
     tag_ids = fields.Many2many("call.cdr.tag", string="Tags")
@@ -114,7 +120,7 @@ class CallCdr(models.Model):
     @api.depends("caller_number", "callee_number", "direction")
     def _compute_name(self):
         for cdr in self:
-            cdr.name = "%s → %s" % (cdr.caller_number or "?", cdr.callee_number or "?")
+            cdr.name = f"{cdr.caller_number or '?'} → {cdr.callee_number or '?'}"
 
     @api.depends_context("uid")
     def _compute_can_review(self):
@@ -150,7 +156,9 @@ class CallCdr(models.Model):
     # ------------------------------------------------------------------
     def action_click_to_call(self):
         self.ensure_one()
-        number = self.caller_number if self.direction == "inbound" else self.callee_number
+        number = (
+            self.caller_number if self.direction == "inbound" else self.callee_number
+        )
         return self.env["call.agent"]._click_to_call(number, cdr=self)
 
     def action_supervise(self, mode):
@@ -221,7 +229,10 @@ class CallCdr(models.Model):
         agents._expire_wrapup()
         now = fields.Datetime.now()
         waiting = cdrs.search(
-            [("live_state", "in", ("queued", "ringing")), ("direction", "=", "inbound")],
+            [
+                ("live_state", "in", ("queued", "ringing")),
+                ("direction", "=", "inbound"),
+            ],
             order="start_time asc",
         )
         live = cdrs.search([("live_state", "=", "talking")], order="answer_time asc")
@@ -240,7 +251,9 @@ class CallCdr(models.Model):
             0 if c.wait_seconds <= threshold_by_queue.get(c.queue_id.id, 20) else 10**6
             for c in answered
         ]
-        agent_labels = dict(self.env["call.agent"]._fields["state"]._description_selection(self.env))
+        agent_labels = dict(
+            self.env["call.agent"]._fields["state"]._description_selection(self.env)
+        )
         return {
             "agents": [
                 {
@@ -261,7 +274,9 @@ class CallCdr(models.Model):
                     "number": c.caller_number or "",
                     "queue": c.queue_id.name or "",
                     "since": fields.Datetime.to_string(c.queued_time or c.start_time),
-                    "wait": int((now - (c.queued_time or c.start_time or now)).total_seconds()),
+                    "wait": int(
+                        (now - (c.queued_time or c.start_time or now)).total_seconds()
+                    ),
                 }
                 for c in waiting
             ],
@@ -278,7 +293,10 @@ class CallCdr(models.Model):
             ],
             "waiting_count": len(waiting),
             "longest_wait": max(
-                [int((now - (c.queued_time or c.start_time or now)).total_seconds()) for c in waiting]
+                [
+                    int((now - (c.queued_time or c.start_time or now)).total_seconds())
+                    for c in waiting
+                ]
                 or [0]
             ),
             "offered_today": len(today),
@@ -306,10 +324,16 @@ class CallCdr(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _gateway_find_or_create(self, gateway, call_ref, ts):
-        cdr = self.search([("gateway", "=", gateway), ("call_ref", "=", call_ref)], limit=1)
+        cdr = self.search(
+            [("gateway", "=", gateway), ("call_ref", "=", call_ref)], limit=1
+        )
         if not cdr:
             cdr = self.create(
-                {"gateway": gateway, "call_ref": call_ref, "start_time": ts_to_datetime(ts)}
+                {
+                    "gateway": gateway,
+                    "call_ref": call_ref,
+                    "start_time": ts_to_datetime(ts),
+                }
             )
         return cdr
 
@@ -319,7 +343,7 @@ class CallCdr(models.Model):
         :return: extra result keys for the gateway (``route`` for incoming)
         """
         self.ensure_one()
-        handler = getattr(self, "_on_%s" % event_type, None)
+        handler = getattr(self, f"_on_{event_type}", None)
         if event_type not in GATEWAY_EVENT_TYPES or handler is None:
             raise ValidationError(self.env._("Unknown event type %s.", event_type))
         return handler(ts_to_datetime(ts), data or {}) or {}
@@ -342,10 +366,19 @@ class CallCdr(models.Model):
                 "company_id": hotline.company_id.id or self.env.company.id,
             }
         )
-        block = self.env["call.blacklist"].sudo()._find_block(caller) if caller else None
-        waiting = self.search_count(
-            [("live_state", "in", ("queued", "ringing")), ("hotline_id", "=", hotline.id)]
-        ) if hotline else 0
+        block = (
+            self.env["call.blacklist"].sudo()._find_block(caller) if caller else None
+        )
+        waiting = (
+            self.search_count(
+                [
+                    ("live_state", "in", ("queued", "ringing")),
+                    ("hotline_id", "=", hotline.id),
+                ]
+            )
+            if hotline
+            else 0
+        )
         return {
             "route": {
                 "blacklisted": bool(block),
@@ -353,7 +386,9 @@ class CallCdr(models.Model):
                 "partner_ids": partners.ids,
                 "last_agent_id": self._last_agent_for(caller).id or None,
                 "surge": bool(
-                    hotline and hotline.surge_threshold and waiting >= hotline.surge_threshold
+                    hotline
+                    and hotline.surge_threshold
+                    and waiting >= hotline.surge_threshold
                 ),
                 "waiting": waiting,
             }
@@ -374,18 +409,24 @@ class CallCdr(models.Model):
             vals["hotline_id"] = self._hotline_from(data).id
         command = self.env["call.gateway.command"]
         if data.get("command_id"):
-            command = command.search([("command_uuid", "=", data["command_id"])], limit=1)
+            command = command.search(
+                [("command_uuid", "=", data["command_id"])], limit=1
+            )
             vals["callback_id"] = command.callback_id.id
             command.write({"call_ref": self.call_ref, "cdr_id": self.id})
-        partners = self.env["res.partner"].sudo()._call_search_by_number(vals["callee_number"]) if vals["callee_number"] else self.env["res.partner"]
+        partners = (
+            self.env["res.partner"].sudo()._call_search_by_number(vals["callee_number"])
+            if vals["callee_number"]
+            else self.env["res.partner"]
+        )
         vals.update(partner_ids=[(6, 0, partners.ids)], partner_id=partners[:1].id)
         self.write(vals)
         if agent:
             agent._set_state("on_call", call_ref=self.call_ref)
 
     def _on_dtmf(self, when, data):
-        choice = "%s:%s" % (data.get("menu_id") or "", data.get("digits") or "")
-        self.ivr_path = ("%s %s" % (self.ivr_path or "", choice)).strip()
+        choice = "{}:{}".format(data.get("menu_id") or "", data.get("digits") or "")
+        self.ivr_path = ("{} {}".format(self.ivr_path or "", choice)).strip()
 
     _on_ivr = _on_dtmf
 
@@ -416,7 +457,9 @@ class CallCdr(models.Model):
         )
         agents._set_state("ringing", call_ref=self.call_ref)
         for agent in agents:
-            agent.user_id.partner_id._bus_send("call_telephony/ring", self._ring_payload(agent))
+            agent.user_id.partner_id._bus_send(
+                "call_telephony/ring", self._ring_payload(agent)
+            )
 
     def _on_ring_cancelled(self, when, data):
         agents = self._agents_from(data)
@@ -431,12 +474,16 @@ class CallCdr(models.Model):
                 "agent_id": agent.id,
                 "answer_time": when,
                 "live_state": "talking",
-                "outcome": "answered" if self.outcome not in STICKY_OUTCOMES else self.outcome,
+                "outcome": "answered"
+                if self.outcome not in STICKY_OUTCOMES
+                else self.outcome,
                 "team_id": self.team_id.id or agent.team_ids[:1].id,
             }
         )
         agent._set_state("on_call", call_ref=self.call_ref)
-        self._cancel_ring(self.rung_agent_ids.filtered(lambda a: a != agent and a.state == "ringing"))
+        self._cancel_ring(
+            self.rung_agent_ids.filtered(lambda a: a != agent and a.state == "ringing")
+        )
         self._notify_wallboard("answered")
 
     def _on_overflowed(self, when, data):
@@ -457,7 +504,9 @@ class CallCdr(models.Model):
         self._notify_wallboard("answered")
 
     def _on_transferred(self, when, data):
-        old = self._agent_from(data.get("from_agent_id"), required=False) or self.agent_id
+        old = (
+            self._agent_from(data.get("from_agent_id"), required=False) or self.agent_id
+        )
         new = self._agent_from(data.get("to_agent_id"))
         self.write({"agent_id": new.id, "rung_agent_ids": [(4, new.id)]})
         new._set_state("on_call", call_ref=self.call_ref)
@@ -465,7 +514,8 @@ class CallCdr(models.Model):
         new.user_id.partner_id._bus_send("call_telephony/ring", payload)
         if old and old != new:
             old.user_id.partner_id._bus_send(
-                "call_telephony/ring_cancel", {"call_id": self.call_ref, "cdr_id": self.id}
+                "call_telephony/ring_cancel",
+                {"call_id": self.call_ref, "cdr_id": self.id},
             )
             old._set_state("wrapup", wrapup_seconds=self.queue_id.wrapup_seconds)
 
@@ -481,7 +531,7 @@ class CallCdr(models.Model):
                 "partner_id": self.partner_id.id,
                 "cdr_id": self.id,
                 "audio": base64.b64encode(raw),
-                "audio_filename": data.get("filename") or "%s.wav" % self.call_ref,
+                "audio_filename": data.get("filename") or f"{self.call_ref}.wav",
                 "mimetype": data.get("mimetype") or "audio/wav",
                 "duration": int(data.get("duration") or 0),
                 "received_at": when,
@@ -506,7 +556,11 @@ class CallCdr(models.Model):
         self.outcome = "callback"
 
     def _on_blacklisted(self, when, data):
-        entry = self.env["call.blacklist"].browse(int(data.get("blacklist_id") or 0)).exists()
+        entry = (
+            self.env["call.blacklist"]
+            .browse(int(data.get("blacklist_id") or 0))
+            .exists()
+        )
         if entry:
             entry.sudo().blocked_count += 1
         self.write(
@@ -614,13 +668,17 @@ class CallCdr(models.Model):
         if resource_ids:
             if "call.resource" not in self.env:
                 raise ValidationError(
-                    self.env._("Resources cannot be booked: the seat map is not installed.")
+                    self.env._(
+                        "Resources cannot be booked: the seat map is not installed."
+                    )
                 )
             free = self.env["call.resource"].suggest(
                 party_size, start, duration, self.env.company
             )
             if not any(set(resource_ids) == set(s["resource_ids"]) for s in free):
-                raise ValidationError(self.env._("These resources are not free any more."))
+                raise ValidationError(
+                    self.env._("These resources are not free any more.")
+                )
             vals["resource_ids"] = [(6, 0, [int(r) for r in resource_ids])]
         order = self.env["call.order"].create(vals)
         if cdr:
@@ -641,7 +699,9 @@ class CallCdr(models.Model):
             start = fields.Datetime.to_datetime(body.get("start"))
         except (TypeError, ValueError) as exc:
             raise ValidationError(
-                self.env._("Give party_size, start (YYYY-MM-DD HH:MM:SS, UTC) and duration.")
+                self.env._(
+                    "Give party_size, start (YYYY-MM-DD HH:MM:SS, UTC) and duration."
+                )
             ) from exc
         if party_size < 1:
             raise ValidationError(self.env._("The party size must be at least 1."))
@@ -650,7 +710,9 @@ class CallCdr(models.Model):
         if start < fields.Datetime.now():
             raise ValidationError(self.env._("The booking start is in the past."))
         if duration <= 0 or duration > 24:
-            raise ValidationError(self.env._("The duration must be between 0 and 24 hours."))
+            raise ValidationError(
+                self.env._("The duration must be between 0 and 24 hours.")
+            )
         return party_size, start, duration
 
     # ------------------------------------------------------------------
@@ -667,7 +729,9 @@ class CallCdr(models.Model):
 
     def _ring_payload(self, agent, transferred=False):
         self.ensure_one()
-        number = self.caller_number if self.direction == "inbound" else self.callee_number
+        number = (
+            self.caller_number if self.direction == "inbound" else self.callee_number
+        )
         card = (
             self.env["res.partner"]
             .with_user(agent.user_id)
@@ -690,19 +754,20 @@ class CallCdr(models.Model):
     def _cancel_ring(self, agents):
         for agent in agents:
             agent.user_id.partner_id._bus_send(
-                "call_telephony/ring_cancel", {"call_id": self.call_ref, "cdr_id": self.id}
+                "call_telephony/ring_cancel",
+                {"call_id": self.call_ref, "cdr_id": self.id},
             )
         ringing = agents.filtered(lambda a: a.state == "ringing")
         if ringing:
             ringing._set_state("available")
 
     def _last_agent_for(self, number):
-        digits = digits_only(number)
-        if not digits:
+        forms = list(number_forms(number))
+        if not forms:
             return self.env["call.agent"]
         last = self.search(
             [
-                ("caller_digits", "=", digits),
+                ("caller_digits", "in", forms),
                 ("agent_id", "!=", False),
                 ("answer_time", "!=", False),
                 ("id", "!=", self.id),
@@ -730,16 +795,24 @@ class CallCdr(models.Model):
         return agent
 
     def _agents_from(self, data):
-        ids = data.get("agent_ids") or ([data["agent_id"]] if data.get("agent_id") else [])
+        ids = data.get("agent_ids") or (
+            [data["agent_id"]] if data.get("agent_id") else []
+        )
         agents = self.env["call.agent"].browse([int(i) for i in ids]).exists()
         if not agents or len(agents) != len(set(ids)):
             raise ValidationError(self.env._("Unknown agent in %s.", ids))
         return agents
 
     def _backup_from(self, data):
-        backup = self.env["call.overflow.backup"].browse(int(data.get("backup_id") or 0)).exists()
+        backup = (
+            self.env["call.overflow.backup"]
+            .browse(int(data.get("backup_id") or 0))
+            .exists()
+        )
         if not backup:
-            raise ValidationError(self.env._("Unknown backup number %s.", data.get("backup_id")))
+            raise ValidationError(
+                self.env._("Unknown backup number %s.", data.get("backup_id"))
+            )
         return backup
 
     @api.model
@@ -756,7 +829,7 @@ class CallCdr(models.Model):
         raw = self._decode(data)
         return self.env["ir.attachment"].create(
             {
-                "name": data.get("filename") or "%s-%s.wav" % (kind, self.call_ref),
+                "name": data.get("filename") or f"{kind}-{self.call_ref}.wav",
                 "raw": raw,
                 "mimetype": data.get("mimetype") or "audio/wav",
                 "res_model": self._name,

@@ -78,8 +78,8 @@ class CallGatewayCommand(models.Model):
         """
         # sudo: agents and supervisors may not write commands themselves; the
         # caller checked that the user may act on this call or number.
-        record = (
-            self.sudo().create(dict(values, command=command, issued_by_id=self.env.uid))
+        record = self.sudo().create(
+            dict(values, command=command, issued_by_id=self.env.uid)
         )
         payload = record._gateway_payload()
         self._gateway_partners()._bus_send("call_telephony/command", payload)

@@ -4,6 +4,8 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .call_cdr import ts_to_datetime
+
 _logger = logging.getLogger(__name__)
 
 # events that are not about one call
@@ -28,10 +30,15 @@ class CallGatewayEvent(models.Model):
     event_time = fields.Datetime(readonly=True)
     payload = fields.Text(readonly=True)
     state = fields.Selection(
-        [("done", "Done"), ("error", "Error")], required=True, readonly=True, default="done"
+        [("done", "Done"), ("error", "Error")],
+        required=True,
+        readonly=True,
+        default="done",
     )
     message = fields.Char(readonly=True)
-    cdr_id = fields.Many2one("call.cdr", "Call", readonly=True, index=True, ondelete="set null")
+    cdr_id = fields.Many2one(
+        "call.cdr", "Call", readonly=True, index=True, ondelete="set null"
+    )
 
     _sql_constraints = [
         (
@@ -60,7 +67,11 @@ class CallGatewayEvent(models.Model):
     def _process_one(self, gateway, event):
         result = {"call_id": event["call_id"], "seq": event["seq"], "cdr_id": None}
         known = self.search(
-            [("gateway", "=", gateway), ("call_ref", "=", event["call_id"]), ("seq", "=", event["seq"])],
+            [
+                ("gateway", "=", gateway),
+                ("call_ref", "=", event["call_id"]),
+                ("seq", "=", event["seq"]),
+            ],
             limit=1,
         )
         if known:
@@ -78,7 +89,12 @@ class CallGatewayEvent(models.Model):
         except (UserError, ValidationError, ValueError, TypeError, KeyError) as exc:
             message = str(exc.args[0] if exc.args else exc)
             self._restore_bus(saved_bus)
-            _logger.info("gateway event %s/%s refused: %s", event["call_id"], event["seq"], message)
+            _logger.info(
+                "gateway event %s/%s refused: %s",
+                event["call_id"],
+                event["seq"],
+                message,
+            )
             self._insert_log(gateway, event, "error", message)
             result.update(status="error", message=message)
         return result
@@ -89,7 +105,9 @@ class CallGatewayEvent(models.Model):
         Cdr = self.env["call.cdr"]
         if etype == "command_ack":
             command = self.env["call.gateway.command"]._acknowledge(
-                data.get("command_id"), bool(data.get("ok", True)), data.get("message"),
+                data.get("command_id"),
+                bool(data.get("ok", True)),
+                data.get("message"),
                 data.get("call_id"),
             )
             return {}, command.cdr_id
@@ -110,8 +128,8 @@ class CallGatewayEvent(models.Model):
         self.env.cr.execute(
             """
             INSERT INTO call_gateway_event
-                (gateway, call_ref, seq, event_type, event_time, payload, state, message,
-                 create_uid, write_uid, create_date, write_date)
+                (gateway, call_ref, seq, event_type, event_time, payload, state,
+                 message, create_uid, write_uid, create_date, write_date)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
                     now() at time zone 'UTC', now() at time zone 'UTC')
             ON CONFLICT (gateway, call_ref, seq) DO NOTHING
@@ -144,8 +162,6 @@ class CallGatewayEvent(models.Model):
 
     @api.model
     def _event_time(self, ts):
-        from .call_cdr import ts_to_datetime
-
         try:
             return ts_to_datetime(ts)
         except ValidationError:
@@ -156,8 +172,15 @@ class CallGatewayEvent(models.Model):
         if not isinstance(event, dict):
             raise ValidationError(self.env._("Each event must be an object."))
         seq = event.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or seq > 2**31 - 1:
-            raise ValidationError(self.env._("Event 'seq' must be a non-negative integer."))
+        if (
+            not isinstance(seq, int)
+            or isinstance(seq, bool)
+            or seq < 0
+            or seq > 2**31 - 1
+        ):
+            raise ValidationError(
+                self.env._("Event 'seq' must be a non-negative integer.")
+            )
         data = event.get("data") or {}
         if not isinstance(data, dict):
             raise ValidationError(self.env._("Event 'data' must be an object."))
@@ -173,6 +196,10 @@ class CallGatewayEvent(models.Model):
     def _check_text(self, value, name, size):
         if not isinstance(value, str) or not value.strip() or len(value) > size:
             raise ValidationError(
-                self.env._("'%(name)s' must be a text of 1 to %(size)s characters.", name=name, size=size)
+                self.env._(
+                    "'%(name)s' must be a text of 1 to %(size)s characters.",
+                    name=name,
+                    size=size,
+                )
             )
         return value.strip()

@@ -20,7 +20,9 @@ class CallHotline(models.Model):
 
     name = fields.Char(required=True, translate=True)
     number = fields.Char(required=True, help="The public number callers dial.")
-    number_digits = fields.Char(compute="_compute_number_digits", store=True, index=True)
+    number_digits = fields.Char(
+        compute="_compute_number_digits", store=True, index=True
+    )
     sip_account = fields.Char(
         "SIP trunk / account",
         help="SIP URI of the trunk or PBX account the calls arrive on, "

@@ -11,7 +11,9 @@ class CallIvrOption(models.Model):
     _order = "menu_id, sequence, key, id"
     _rec_name = "label"
 
-    menu_id = fields.Many2one("call.ivr.menu", required=True, ondelete="cascade", index=True)
+    menu_id = fields.Many2one(
+        "call.ivr.menu", required=True, ondelete="cascade", index=True
+    )
     sequence = fields.Integer(default=10)
     key = fields.Char(required=True, size=1)
     label = fields.Char(required=True, translate=True)
@@ -32,7 +34,11 @@ class CallIvrOption(models.Model):
     submenu_id = fields.Many2one("call.ivr.menu", ondelete="restrict")
 
     _sql_constraints = [
-        ("menu_key_uniq", "unique(menu_id, key)", "Each key can be used once per menu."),
+        (
+            "menu_key_uniq",
+            "unique(menu_id, key)",
+            "Each key can be used once per menu.",
+        ),
     ]
 
     @api.constrains("key", "action", "queue_id", "submenu_id")
@@ -44,11 +50,15 @@ class CallIvrOption(models.Model):
                 )
             if option.action == "queue" and not option.queue_id:
                 raise ValidationError(
-                    self.env._("Option %s sends to a queue: choose the queue.", option.label)
+                    self.env._(
+                        "Option %s sends to a queue: choose the queue.", option.label
+                    )
                 )
             if option.action == "submenu" and (
                 not option.submenu_id or option.submenu_id == option.menu_id
             ):
                 raise ValidationError(
-                    self.env._("Option %s opens a submenu: choose another menu.", option.label)
+                    self.env._(
+                        "Option %s opens a submenu: choose another menu.", option.label
+                    )
                 )

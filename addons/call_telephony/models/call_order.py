@@ -32,4 +32,9 @@ class CallOrder(models.Model):
         if not cdr or cdr.order_id or not agent:
             return
         if cdr.agent_id == agent or agent in cdr.rung_agent_ids:
-            cdr.write({"order_id": self.id, "partner_id": self.partner_id.id or cdr.partner_id.id})
+            cdr.write(
+                {
+                    "order_id": self.id,
+                    "partner_id": self.partner_id.id or cdr.partner_id.id,
+                }
+            )

@@ -20,7 +20,8 @@ class CallOverflowBackup(models.Model):
         [("phone", "Phone"), ("mobile", "Mobile")], required=True, default="mobile"
     )
     sip_uri = fields.Char(
-        "SIP URI", help="Optional: where the gateway sends the call instead of the number."
+        "SIP URI",
+        help="Optional: where the gateway sends the call instead of the number.",
     )
     company_id = fields.Many2one(related="hotline_id.company_id", store=True)
     active = fields.Boolean(default=True)

@@ -50,16 +50,30 @@ class CallQueue(models.Model):
     )
     active = fields.Boolean(default=True)
 
-    @api.constrains("max_wait_seconds", "service_level_seconds", "ring_seconds", "wrapup_seconds")
+    @api.constrains(
+        "max_wait_seconds", "service_level_seconds", "ring_seconds", "wrapup_seconds"
+    )
     def _check_times(self):
         for queue in self:
-            if min(queue.max_wait_seconds, queue.service_level_seconds, queue.ring_seconds) <= 0:
+            if (
+                min(
+                    queue.max_wait_seconds,
+                    queue.service_level_seconds,
+                    queue.ring_seconds,
+                )
+                <= 0
+            ):
                 raise ValidationError(
-                    self.env._("Queue %s: wait, service level and ring times must be positive.", queue.name)
+                    self.env._(
+                        "Queue %s: wait, service level and ring times must be above 0.",
+                        queue.name,
+                    )
                 )
             if queue.wrapup_seconds < 0:
                 raise ValidationError(
-                    self.env._("Queue %s: the wrap-up time cannot be negative.", queue.name)
+                    self.env._(
+                        "Queue %s: the wrap-up time cannot be negative.", queue.name
+                    )
                 )
 
     def _gateway_snapshot(self):

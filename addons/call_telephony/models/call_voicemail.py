@@ -29,4 +29,3 @@ class CallVoicemail(models.Model):
     def action_click_to_call(self):
         self.ensure_one()
         return self.env["call.agent"]._click_to_call(self.number)
-

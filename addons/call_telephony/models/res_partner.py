@@ -6,7 +6,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     call_cdr_ids = fields.One2many("call.cdr", "partner_id", "Calls")
-    call_cdr_count = fields.Integer("Calls", compute="_compute_call_cdr_count")
+    call_cdr_count = fields.Integer("Call count", compute="_compute_call_cdr_count")
 
     def _compute_call_cdr_count(self):
         if not self.env["call.cdr"].has_access("read"):
@@ -22,7 +22,10 @@ class ResPartner(models.Model):
     def action_click_to_call(self):
         self.ensure_one()
         number = (
-            self.call_preferred_number or self.mobile or self.phone or self.call_home_phone
+            self.call_preferred_number
+            or self.mobile
+            or self.phone
+            or self.call_home_phone
         )
         if not number:
             raise UserError(self.env._("%s has no phone number.", self.display_name))
@@ -30,7 +33,9 @@ class ResPartner(models.Model):
 
     def action_view_call_cdrs(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("call_telephony.call_cdr_action")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "call_telephony.call_cdr_action"
+        )
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {}
         return action

@@ -43,58 +43,129 @@ def free_port(start, stop, kind=socket.SOCK_DGRAM):
                 s.close()
         if ok:
             return port
-    raise RuntimeError("no free port in %s-%s" % (start, stop))
+    raise RuntimeError(f"no free port in {start}-{stop}")
 
 
 def demo_config(gw_port, agent_port, backup_port=None, **hotline):
     """A configuration snapshot in the API's shape (section 4)."""
     agent_uri = "sip:%s@127.0.0.1:" + str(agent_port)
     line = {
-        "id": 1, "name": "Ordering hotline", "number": "4008001234",
-        "ivr_menu_id": 1, "default_queue_id": 1, "agent_ring_seconds": 8,
-        "backup_ring_seconds": 6, "backup_ids": [5] if backup_port else [],
-        "self_service": True, "voicemail": True, "surge_threshold": 0,
-        "surge_message": "", "recording_inbound": "always", "recording_outbound": "always",
+        "id": 1,
+        "name": "Ordering hotline",
+        "number": "4008001234",
+        "ivr_menu_id": 1,
+        "default_queue_id": 1,
+        "agent_ring_seconds": 8,
+        "backup_ring_seconds": 6,
+        "backup_ids": [5] if backup_port else [],
+        "self_service": True,
+        "voicemail": True,
+        "surge_threshold": 0,
+        "surge_message": "",
+        "recording_inbound": "always",
+        "recording_outbound": "always",
     }
     line.update(hotline)
     return {
-        "version": 1, "changed": True,
+        "version": 1,
+        "changed": True,
         "hotlines": [line],
         "agents": [
-            {"id": 3, "name": "Agent A", "sip_uri": agent_uri % "agenta", "state": "available",
-             "team_ids": [1], "queue_ids": [1, 2], "user_id": 6},
-            {"id": 4, "name": "Agent B", "sip_uri": agent_uri % "agentb", "state": "available",
-             "team_ids": [1], "queue_ids": [1, 2], "user_id": 7},
-            {"id": 5, "name": "Agent C", "sip_uri": agent_uri % "agentc", "state": "offline",
-             "team_ids": [1], "queue_ids": [1], "user_id": 8},
+            {
+                "id": 3,
+                "name": "Agent A",
+                "sip_uri": agent_uri % "agenta",
+                "state": "available",
+                "team_ids": [1],
+                "queue_ids": [1, 2],
+                "user_id": 6,
+            },
+            {
+                "id": 4,
+                "name": "Agent B",
+                "sip_uri": agent_uri % "agentb",
+                "state": "available",
+                "team_ids": [1],
+                "queue_ids": [1, 2],
+                "user_id": 7,
+            },
+            {
+                "id": 5,
+                "name": "Agent C",
+                "sip_uri": agent_uri % "agentc",
+                "state": "offline",
+                "team_ids": [1],
+                "queue_ids": [1],
+                "user_id": 8,
+            },
         ],
         "queues": [
-            {"id": 1, "name": "Ordering", "team_id": 1, "strategy": "longest_idle",
-             "max_wait_seconds": 60, "service_level_seconds": 20, "wrapup_seconds": 0,
-             "ring_seconds": 6, "agent_ids": [3, 4, 5]},
-            {"id": 2, "name": "Complaints", "team_id": 1, "strategy": "round_robin",
-             "max_wait_seconds": 60, "service_level_seconds": 20, "wrapup_seconds": 0,
-             "ring_seconds": 6, "agent_ids": [4, 3]},
+            {
+                "id": 1,
+                "name": "Ordering",
+                "team_id": 1,
+                "strategy": "longest_idle",
+                "max_wait_seconds": 60,
+                "service_level_seconds": 20,
+                "wrapup_seconds": 0,
+                "ring_seconds": 6,
+                "agent_ids": [3, 4, 5],
+            },
+            {
+                "id": 2,
+                "name": "Complaints",
+                "team_id": 1,
+                "strategy": "round_robin",
+                "max_wait_seconds": 60,
+                "service_level_seconds": 20,
+                "wrapup_seconds": 0,
+                "ring_seconds": 6,
+                "agent_ids": [4, 3],
+            },
         ],
         "ivr_menus": [
-            {"id": 1, "name": "Main", "welcome_prompt": "", "timeout_seconds": 4,
-             "max_retries": 1, "timeout_option_key": "1",
-             "options": [
-                 {"key": "1", "label": "", "action": "queue", "queue_id": 1},
-                 {"key": "2", "label": "", "action": "self_service"},
-                 {"key": "3", "label": "", "action": "queue", "queue_id": 2},
-                 {"key": "9", "label": "", "action": "voicemail"},
-             ]},
+            {
+                "id": 1,
+                "name": "Main",
+                "welcome_prompt": "",
+                "timeout_seconds": 4,
+                "max_retries": 1,
+                "timeout_option_key": "1",
+                "options": [
+                    {"key": "1", "label": "", "action": "queue", "queue_id": 1},
+                    {"key": "2", "label": "", "action": "self_service"},
+                    {"key": "3", "label": "", "action": "queue", "queue_id": 2},
+                    {"key": "9", "label": "", "action": "voicemail"},
+                ],
+            },
         ],
         "overflow_backups": [
-            {"id": 5, "hotline_id": 1, "sequence": 10, "name": "Manager mobile",
-             "number": "13900000001",
-             "sip_uri": "sip:backup@127.0.0.1:%s" % backup_port if backup_port else None},
+            {
+                "id": 5,
+                "hotline_id": 1,
+                "sequence": 10,
+                "name": "Manager mobile",
+                "number": "13900000001",
+                "sip_uri": f"sip:backup@127.0.0.1:{backup_port}"
+                if backup_port
+                else None,
+            },
         ],
         "blacklist": [
-            {"id": 9, "number": "95", "match": "prefix", "reason": "spam", "expires": None},
-            {"id": 10, "number": "13700000000", "match": "exact", "reason": "old",
-             "expires": "2000-01-01 00:00:00"},
+            {
+                "id": 9,
+                "number": "95",
+                "match": "prefix",
+                "reason": "spam",
+                "expires": None,
+            },
+            {
+                "id": 10,
+                "number": "13700000000",
+                "match": "exact",
+                "reason": "old",
+                "expires": "2000-01-01 00:00:00",
+            },
         ],
     }
 
@@ -116,7 +187,7 @@ class RecordingOdoo:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%s" % self.port
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self):
         owner = self
@@ -139,19 +210,30 @@ class RecordingOdoo:
                     return False
                 return True
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 if not self._auth():
                     return
                 if self.path.startswith("/call_telephony/gateway/config"):
                     self._reply(200, owner.config)
                 elif self.path.startswith("/call_telephony/gateway/commands"):
-                    acked = {e["data"].get("command_id") for e in owner.of_type("command_ack")}
-                    self._reply(200, {"commands": [c for c in owner.commands
-                                                   if c["command_id"] not in acked]})
+                    acked = {
+                        e["data"].get("command_id")
+                        for e in owner.of_type("command_ack")
+                    }
+                    self._reply(
+                        200,
+                        {
+                            "commands": [
+                                c
+                                for c in owner.commands
+                                if c["command_id"] not in acked
+                            ]
+                        },
+                    )
                 else:
                     self._reply(404, {"error": "not_found"})
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 if not self._auth():
                     return
                 length = int(self.headers.get("Content-Length") or 0)
@@ -161,15 +243,26 @@ class RecordingOdoo:
                     self._reply(200, owner.take_events(body))
                 elif path.endswith("/self_service/availability"):
                     owner.availability_calls.append(body)
-                    self._reply(200, {"seatmap": True, "available": owner.available,
-                                      "suggestions": []})
+                    self._reply(
+                        200,
+                        {
+                            "seatmap": True,
+                            "available": owner.available,
+                            "suggestions": [],
+                        },
+                    )
                 elif path.endswith("/self_service/order"):
                     with owner.lock:
                         owner.orders.append(body)
                         number = len(owner.orders)
-                    self._reply(200, {"order_id": 100 + number,
-                                      "name": "ORD/%05d" % (57 + number),
-                                      "state": "self_service"})
+                    self._reply(
+                        200,
+                        {
+                            "order_id": 100 + number,
+                            "name": "ORD/%05d" % (57 + number),
+                            "state": "self_service",
+                        },
+                    )
                 else:
                     self._reply(404, {"error": "not_found"})
 
@@ -187,11 +280,20 @@ class RecordingOdoo:
                 if status == "ok":
                     self.seen.add(key)
                     self.events.append(event)
-                result = {"call_id": key[0], "seq": key[1], "status": status, "cdr_id": 1}
+                result = {
+                    "call_id": key[0],
+                    "seq": key[1],
+                    "status": status,
+                    "cdr_id": 1,
+                }
                 if event["type"] == "incoming":
                     result["route"] = {"blacklisted": False, "last_agent_id": None}
                 results.append(result)
-        return {"ok": True, "config_version": self.config.get("version"), "results": results}
+        return {
+            "ok": True,
+            "config_version": self.config.get("version"),
+            "results": results,
+        }
 
     def stop(self):
         if self.server is not None:
@@ -201,8 +303,11 @@ class RecordingOdoo:
 
     def of_type(self, kind, call_id=None):
         with self.lock:
-            return [e for e in self.events
-                    if e["type"] == kind and (call_id is None or e["call_id"] == call_id)]
+            return [
+                e
+                for e in self.events
+                if e["type"] == kind and (call_id is None or e["call_id"] == call_id)
+            ]
 
     def wait_event(self, kind, timeout=15, predicate=None):
         deadline = time.monotonic() + timeout
@@ -211,8 +316,9 @@ class RecordingOdoo:
                 if predicate is None or predicate(event):
                     return event
             time.sleep(0.05)
-        raise AssertionError("no %s event within %ss; got %s" % (
-            kind, timeout, [(e["type"], e["data"]) for e in self.events]))
+        raise AssertionError(
+            "no {} event within {}s; got {}".format(kind, timeout, [(e["type"], e["data"]) for e in self.events])
+        )
 
 
 class _Process:
@@ -228,11 +334,18 @@ class _Process:
 
     def _spawn(self, args, env=None, stdin=False, cwd=None):
         self.proc = subprocess.Popen(
-            args, cwd=cwd or str(PACKAGE_PARENT), env=env or os.environ.copy(),
+            args,
+            cwd=cwd or str(PACKAGE_PARENT),
+            env=env or os.environ.copy(),
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
         )
-        threading.Thread(target=self._reader, args=(self.proc.stdout,), daemon=True).start()
+        threading.Thread(
+            target=self._reader, args=(self.proc.stdout,), daemon=True
+        ).start()
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None or self.proc.poll() is not None:
@@ -249,14 +362,32 @@ class _Process:
 
 
 class GatewayProcess(_Process):
-    def __init__(self, sip_port, spool_dir, odoo_url="", api_key=API_KEY, extra=(),
-                 rtp_port=40000, env=None):
+    def __init__(
+        self,
+        sip_port,
+        spool_dir,
+        odoo_url="",
+        api_key=API_KEY,
+        extra=(),
+        rtp_port=40000,
+        env=None,
+    ):
         super().__init__()
         self.sip_port = sip_port
         self.args = [
-            sys.executable, "-m", "gateway", "--sip-port", str(sip_port),
-            "--spool-dir", str(spool_dir), "--rtp-port", str(rtp_port),
-            "--no-websocket", "--log-level", "INFO", *extra,
+            sys.executable,
+            "-m",
+            "gateway",
+            "--sip-port",
+            str(sip_port),
+            "--spool-dir",
+            str(spool_dir),
+            "--rtp-port",
+            str(rtp_port),
+            "--no-websocket",
+            "--log-level",
+            "INFO",
+            *extra,
         ]
         if odoo_url:
             self.args += ["--odoo-url", odoo_url, "--api-key", api_key]
@@ -283,17 +414,39 @@ class GatewayProcess(_Process):
 
     @property
     def uri(self):
-        return "sip:4008001234@127.0.0.1:%s" % self.sip_port
+        return f"sip:4008001234@127.0.0.1:{self.sip_port}"
 
 
 class PhoneProcess(_Process):
-    def __init__(self, port, user="phone", answer=None, tone=0, record_dir=None,
-                 rtp_port=30000, lifetime=120, tcp=False, max_calls=32):
+    def __init__(
+        self,
+        port,
+        user="phone",
+        answer=None,
+        tone=0,
+        record_dir=None,
+        rtp_port=30000,
+        lifetime=120,
+        tcp=False,
+        max_calls=32,
+    ):
         super().__init__()
         self.port = port
-        self.args = [sys.executable, "-m", "gateway.phone", "--port", str(port),
-                     "--user", user, "--rtp-port", str(rtp_port),
-                     "--lifetime", str(lifetime), "--max-calls", str(max_calls)]
+        self.args = [
+            sys.executable,
+            "-m",
+            "gateway.phone",
+            "--port",
+            str(port),
+            "--user",
+            user,
+            "--rtp-port",
+            str(rtp_port),
+            "--lifetime",
+            str(lifetime),
+            "--max-calls",
+            str(max_calls),
+        ]
         if answer:
             self.args += ["--answer", answer]
         if tone:
@@ -337,14 +490,19 @@ class PhoneProcess(_Process):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(
-                    "phone %s: no matching report in %ss; got %s"
-                    % (self.port, timeout, self.events[-15:] or self.log[-15:]))
+                    f"phone {self.port}: no matching report in {timeout}s; got {self.events[-15:] or self.log[-15:]}"
+                )
             self._pump(min(remaining, 0.2))
 
     def state(self, call_id, state, timeout=15):
         return self.wait(
-            lambda e: e["event"] == "state" and e.get("id") == call_id
-            and e.get("state") == state, timeout)
+            lambda e: (
+                e["event"] == "state"
+                and e.get("id") == call_id
+                and e.get("state") == state
+            ),
+            timeout,
+        )
 
     def call(self, call_id, uri, caller):
         self.send(cmd="call", id=call_id, uri=uri, **{"from": caller})

@@ -1,0 +1,25 @@
+"""pytest set-up of the gateway tests.
+
+``addons/call_telephony`` is an Odoo add-on: its ``__init__.py`` imports
+Odoo models, which must never be imported outside of Odoo. pytest (8+)
+imports the ``__init__.py`` of every package above a test file, so the
+add-on package is registered here as an empty namespace first; the gateway
+package itself is imported from ``addons/call_telephony`` on ``sys.path``.
+"""
+
+import sys
+import types
+from pathlib import Path
+
+_ADDON = Path(__file__).resolve().parents[2]
+if "call_telephony" not in sys.modules:
+    _stub = types.ModuleType("call_telephony")
+    _stub.__file__ = str(_ADDON / "__init__.py")
+    _stub.__path__ = [str(_ADDON)]
+    sys.modules["call_telephony"] = _stub
+if str(_ADDON) not in sys.path:
+    sys.path.insert(0, str(_ADDON))
+
+
+def pytest_collection_modifyitems(config, items):
+    """SIP tests exchange real SIP over loopback: mark them."""

@@ -1,0 +1,68 @@
+import { Component, onWillStart, useState } from "@odoo/owl";
+import { Dropdown } from "@web/core/dropdown/dropdown";
+import { DropdownItem } from "@web/core/dropdown/dropdown_item";
+import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+
+const STATE_CLASSES = {
+    offline: "text-bg-secondary",
+    available: "text-bg-success",
+    ringing: "text-bg-warning",
+    on_call: "text-bg-danger",
+    wrapup: "text-bg-warning",
+    paused: "text-bg-info",
+};
+
+/**
+ * Agent state in the navbar: log in, pause with a reason, log out. The state
+ * lives on the server (call.agent); the bus keeps every tab in step.
+ */
+export class AgentSystray extends Component {
+    static template = "call_telephony.AgentSystray";
+    static components = { Dropdown, DropdownItem };
+    static props = {};
+
+    setup() {
+        this.orm = useService("orm");
+        this.action = useService("action");
+        this.notification = useService("notification");
+        this.busService = useService("bus_service");
+        this.screenPop = useService("call_screen_pop");
+        this.state = useState({ agent: false });
+        this.pauseReasons = [_t("Break"), _t("Lunch"), _t("Meeting"), _t("Training")];
+        onWillStart(async () => {
+            this.state.agent = await this.orm.call("call.agent", "get_my_agent", []);
+        });
+        this.busService.subscribe("call_telephony/agent_state", (payload) => {
+            if (this.state.agent && payload.agent_id === this.state.agent.agent_id) {
+                this.state.agent = payload;
+            }
+        });
+    }
+
+    get badgeClass() {
+        return STATE_CLASSES[this.state.agent.state] || "text-bg-secondary";
+    }
+
+    async setState(newState, reason = null) {
+        this.state.agent = await this.orm.call("call.agent", "set_my_state", [newState, reason]);
+    }
+
+    async takeNextCallback() {
+        const action = await this.orm.call("call.callback", "action_take_next", []);
+        await this.action.doAction(action);
+    }
+
+    async simulateCall() {
+        const payload = await this.orm.call("call.agent", "action_simulate_call", []);
+        // the bus brings the same card; showing it here too covers a slow bus
+        this.screenPop.show(payload);
+    }
+}
+
+registry.category("systray").add(
+    "call_telephony.AgentSystray",
+    { Component: AgentSystray },
+    { sequence: 90 }
+);

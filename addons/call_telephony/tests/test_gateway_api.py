@@ -1,0 +1,149 @@
+import json
+
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.call_telephony.hooks import install_gateway_key
+
+from .common import GATEWAY_KEY, TelephonyCommon
+
+EVENTS_URL = "/call_telephony/gateway/events"
+
+
+@tagged("post_install", "-at_install")
+class TestGatewayApi(TelephonyCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_telephony()
+
+    def _post(self, url, body, key=GATEWAY_KEY):
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return self.url_open(url, data=json.dumps(body), headers=headers)
+
+    def _get(self, url, key=GATEWAY_KEY):
+        return self.url_open(url, headers={"Authorization": f"Bearer {key}"})
+
+    def _counts(self):
+        return (
+            self.env["call.cdr"].search_count([]),
+            self.env["call.gateway.event"].search_count([]),
+        )
+
+    def _batch(self, call_id="api-1"):
+        return {
+            "gateway": "gw1",
+            "events": self.call_events(
+                call_id,
+                ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+                ("answered", 8, {"agent_id": self.agent_1.id}),
+                ("ended", 68, {"reason": "caller_hangup"}),
+            ),
+        }
+
+    def test_wrong_key_is_refused_and_writes_nothing(self):
+        before = self._counts()
+        for key in (None, "wrong", GATEWAY_KEY[:-1] + "x"):
+            response = self._post(EVENTS_URL, self._batch(), key=key)
+            self.assertEqual(response.status_code, 401)
+            self.assertEqual(response.json()["error"], "invalid_api_key")
+        self.assertEqual(self._counts(), before)
+        self.assertEqual(self._get("/call_telephony/gateway/config", "bad").status_code, 401)
+
+    def test_key_of_a_non_gateway_user_is_forbidden(self):
+        user = new_test_user(self.env, "tel_plain", groups="base.group_user")
+        install_gateway_key(self.env, user, "ctplain0" + "1" * 32, name="plain")
+        before = self._counts()
+        response = self._post(EVENTS_URL, self._batch(), key="ctplain0" + "1" * 32)
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(self._counts(), before)
+
+    def test_events_create_one_cdr_and_replay_is_harmless(self):
+        response = self._post(EVENTS_URL, self._batch())
+        self.assertEqual(response.status_code, 200)
+        body = response.json()
+        self.assertTrue(body["ok"])
+        self.assertEqual([r["status"] for r in body["results"]], ["ok"] * 3)
+        self.assertIn("route", body["results"][0])
+        cdr = self.env["call.cdr"].search([("call_ref", "=", "api-1")])
+        self.assertEqual((cdr.wait_seconds, cdr.talk_seconds), (8, 60))
+        self.assertEqual(cdr.outcome, "answered")
+        before = self._counts()
+        replay = self._post(EVENTS_URL, self._batch()).json()
+        self.assertEqual([r["status"] for r in replay["results"]], ["duplicate"] * 3)
+        self.assertEqual([r["cdr_id"] for r in replay["results"]], [cdr.id] * 3)
+        self.assertEqual(self._counts(), before)
+
+    def test_bad_body_answers_400(self):
+        response = self.url_open(
+            EVENTS_URL,
+            data="not json",
+            headers={"Authorization": f"Bearer {GATEWAY_KEY}"},
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["error"], "bad_request")
+        response = self._post(EVENTS_URL, {"gateway": "gw1", "events": [{"seq": -1}]})
+        self.assertEqual(response.status_code, 400)
+
+    def test_config_snapshot_and_version(self):
+        snapshot = self._get("/call_telephony/gateway/config").json()
+        self.assertTrue(snapshot["changed"])
+        hotline = next(h for h in snapshot["hotlines"] if h["id"] == self.hotline.id)
+        self.assertEqual(hotline["number"], "4009990000")
+        self.assertEqual(hotline["surge_threshold"], 2)
+        agent_ids = {a["id"] for a in snapshot["agents"]}
+        self.assertTrue({self.agent_1.id, self.agent_2.id} <= agent_ids)
+        self.assertIn(self.queue_a.id, {q["id"] for q in snapshot["queues"]})
+        version = snapshot["version"]
+        same = self._get(f"/call_telephony/gateway/config?since={version}").json()
+        self.assertEqual(same, {"version": version, "changed": False})
+        self.env.cr.precommit.data.pop("call_telephony.config_changed", None)
+        self.hotline.surge_threshold = 5
+        newer = self._get(f"/call_telephony/gateway/config?since={version}").json()
+        self.assertTrue(newer["changed"])
+        self.assertGreater(newer["version"], version)
+
+    def test_self_service_endpoints(self):
+        availability = self._post(
+            "/call_telephony/gateway/self_service/availability",
+            {"party_size": 2, "start": "2099-05-01 10:00:00", "duration": 2},
+        ).json()
+        self.assertEqual(availability["seatmap"], "call.resource" in self.env)
+        answer = self._post(
+            "/call_telephony/gateway/self_service/order",
+            {"caller": "13912345678", "party_size": 3, "start": "2099-05-01 10:00:00"},
+        ).json()
+        order = self.env["call.order"].browse(answer["order_id"])
+        self.assertEqual((order.state, order.partner_id), ("self_service", self.customer))
+        bad = self._post(
+            "/call_telephony/gateway/self_service/order",
+            {"party_size": 0, "start": "2099-05-01 10:00:00"},
+        )
+        self.assertEqual(bad.status_code, 400)
+        self.assertEqual(bad.json()["message"], "The party size must be at least 1.")
+
+    def test_session_for_websocket_and_pending_commands(self):
+        response = self._post("/call_telephony/gateway/session", {})
+        self.assertEqual(response.status_code, 200)
+        body = response.json()
+        self.assertEqual(body["uid"], self.user_gateway.id)
+        self.assertEqual(body["partner_id"], self.user_gateway.partner_id.id)
+        self.assertEqual(response.cookies.get("session_id"), body["session_id"])
+        self.customer.with_user(self.user_agent_1).action_click_to_call()
+        commands = self._get("/call_telephony/gateway/commands").json()["commands"]
+        self.assertEqual([c["command"] for c in commands], ["dial"])
+        ack = {
+            "gateway": "gw1",
+            "events": [
+                {
+                    "call_id": "gateway-1",
+                    "seq": 1,
+                    "type": "command_ack",
+                    "ts": None,
+                    "data": {"command_id": commands[0]["command_id"], "ok": True},
+                }
+            ],
+        }
+        self.assertEqual(self._post(EVENTS_URL, ack).json()["results"][0]["status"], "ok")
+        self.assertFalse(self._get("/call_telephony/gateway/commands").json()["commands"])

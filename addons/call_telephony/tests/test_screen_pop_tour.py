@@ -1,0 +1,28 @@
+from odoo.tests import HttpCase, tagged
+
+from .common import TelephonyCommon
+
+
+@tagged("post_install", "-at_install")
+class TestScreenPopTour(TelephonyCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_telephony()
+
+    def test_agent_books_order_from_screen_pop(self):
+        self.patch(
+            type(self.env["call.agent"]),
+            "_simulation_number",
+            lambda self: "+86 139 1234 5678",
+        )
+        self.start_tour("/odoo", "call_telephony_screen_pop_tour", login="tel_agent_1")
+        cdr = self.env["call.cdr"].search([("gateway", "=", "simulator")])
+        self.assertEqual(len(cdr), 1)
+        self.assertEqual(cdr.partner_id, self.customer)
+        order = cdr.order_id
+        self.assertTrue(order, "the order is linked to the call")
+        self.assertEqual(order.partner_id, self.customer)
+        self.assertEqual(order.caller_number, "+86 139 1234 5678")
+        self.assertEqual(order.user_id, self.user_agent_1)
+        self.assertEqual(order.party_size, 6)

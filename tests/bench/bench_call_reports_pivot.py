@@ -1,0 +1,404 @@
+"""Benchmark of the call_reports pivots on 1,000,000 calls and 200,000 orders.
+
+Run (from the repository root):
+
+    source setup/common.sh && ensure_venv && ensure_postgres && find_odoo
+    mapfile -t ARGS < <(odoo_args)
+    "$PYTHON" tests/bench/bench_call_reports_pivot.py "${ARGS[@]}" -d w_rep_bench
+
+It installs call_reports on the database when needed, fills it once by SQL
+(bounded by --cdrs and --orders), then times, in the server process, the
+read_group calls a pivot view makes (totals, rows, columns, cells) for
+hour x agent and hotline x outcome on the report view, side by side with the
+same grouping by read_group on the raw call.cdr table. The Markdown result is
+written to tests/bench/results/call_reports.md.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULT = ROOT / "tests" / "bench" / "results" / "call_reports.md"
+MAX_SECONDS = 1800  # the whole run, generation included, is bounded
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cdrs", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--agents", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    own, odoo_args = parser.parse_known_args()
+    if own.cdrs > 5_000_000 or own.orders > 1_000_000 or own.repeat > 20:
+        parser.error("bounded: at most 5,000,000 calls, 1,000,000 orders, 20 runs")
+    return own, odoo_args
+
+
+def database_name(odoo_args):
+    for index, arg in enumerate(odoo_args):
+        if arg == "-d":
+            return odoo_args[index + 1]
+        if arg.startswith("--database="):
+            return arg.split("=", 1)[1]
+    return "w_rep_bench"
+
+
+def ensure_installed(odoo_args, dbname):
+    """Install call_reports (no demo data) with Odoo's own command line."""
+    import odoo  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(odoo_args)
+    with odoo.sql_db.db_connect("postgres").cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname])
+        exists = bool(cr.fetchone())
+    if exists:
+        with odoo.sql_db.db_connect(dbname).cursor() as cr:
+            cr.execute("SELECT state FROM ir_module_module WHERE name = 'call_reports'")
+            row = cr.fetchone()
+            if row and row[0] == "installed":
+                return
+    command = [
+        sys.executable,
+        "-c",
+        "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()",
+        *odoo_args,
+        "-i",
+        "call_reports",
+        "--without-demo=all",
+        "--stop-after-init",
+        "--http-port=18152",
+        "--max-cron-threads=0",
+    ]
+    if "-d" not in odoo_args:
+        command += ["-d", dbname]
+    subprocess.run(command, check=True, timeout=900)
+
+
+def build_fixture(env, counts):
+    """Teams, agents, hotlines, queues made by the ORM (few), partners,
+    orders and calls inserted by SQL (many). Done once per database."""
+    cr = env.cr
+    cr.execute("SELECT COUNT(*) FROM call_cdr")
+    if cr.fetchone()[0] >= counts.cdrs:
+        return False
+    company = env.ref("base.main_company")
+    company.partner_id.tz = "Asia/Shanghai"
+    agent_group = env.ref("call_ordering.call_ordering_group_agent")
+    users = (
+        env["res.users"]
+        .with_context(no_reset_password=True)
+        .create(
+            [
+                {
+                    "name": f"Bench Agent {index:02d}",
+                    "login": f"bench_agent_{index:02d}",
+                    "groups_id": [(6, 0, agent_group.ids)],
+                }
+                for index in range(counts.agents)
+            ]
+        )
+    )
+    teams = env["call.team"].create(
+        [
+            {"name": f"Bench Team {index}", "member_ids": [(6, 0, users[index::4].ids)]}
+            for index in range(4)
+        ]
+    )
+    agents = env["call.agent"].create(
+        [
+            {"user_id": user.id, "extension": str(7000 + i)}
+            for i, user in enumerate(users)
+        ]
+    )
+    hotlines = env["call.hotline"].create(
+        [
+            {"name": f"Bench Channel {index}", "number": f"40080000{index:02d}"}
+            for index in range(8)
+        ]
+    )
+    queues = env["call.queue"].create(
+        [
+            {"name": f"Bench Queue {index}", "team_id": team.id}
+            for index, team in enumerate(teams)
+        ]
+    )
+    env.flush_all()
+    params = {
+        "orders": counts.orders,
+        "cdrs": counts.cdrs,
+        "company": company.id,
+        "currency": company.currency_id.id,
+        "users": users.ids,
+        "agents": agents.ids,
+        "teams": teams.ids,
+        "hotlines": hotlines.ids,
+        "queues": queues.ids,
+        "n_agents": len(agents),
+    }
+    cr.execute("SELECT setseed(0.42)")
+    cr.execute(
+        """
+        INSERT INTO res_partner (name, complete_name, active, type, is_company,
+            create_date, write_date)
+        SELECT 'Bench Customer ' || g, 'Bench Customer ' || g, true, 'contact',
+            false, now(), now()
+        FROM generate_series(1, 20000) g
+        """
+    )
+    cr.execute("SELECT MIN(id) FROM res_partner WHERE name LIKE 'Bench Customer %%'")
+    params["partner0"] = cr.fetchone()[0]
+    # orders: booked over the last 180 days, lunch and dinner
+    cr.execute(
+        """
+        INSERT INTO call_order (name, partner_id, caller_number, party_size,
+            user_id, waiter_id, company_id, currency_id, team_id, channel, state,
+            amount, booking_start, booking_end, duration, create_date, write_date,
+            create_uid, write_uid)
+        SELECT 'BENCH/' || g,
+            %(partner0)s + (g::bigint * 7919 %% 20000)::integer,
+            '1380' || lpad(((g::bigint * 7919 %% 20000)::integer)::text, 7, '0'),
+            1 + g %% 12,
+            (%(users)s)[1 + g %% %(n_agents)s],
+            (%(users)s)[1 + (g * 3) %% %(n_agents)s],
+            %(company)s, %(currency)s,
+            (%(teams)s)[1 + g %% 4],
+            (ARRAY['phone', 'phone', 'phone', 'self_service', 'walk_in'])[1 + g %% 5],
+            (ARRAY['closed', 'closed', 'closed', 'left', 'arrived', 'no_show',
+                   'cancelled', 'booked'])[1 + g %% 8],
+            round((50 + random() * 950)::numeric, 2),
+            start, start + interval '2 hours', 2.0, start - interval '1 day',
+            start - interval '1 day', 1, 1
+        FROM (
+            SELECT g, date_trunc('day', now() - (g %% 180) * interval '1 day')
+                + (ARRAY[interval '3 hours', interval '4 hours',
+                         interval '10 hours', interval '11 hours'])[1 + g %% 4]
+                AS start
+            FROM generate_series(1, %(orders)s) g
+        ) s
+        """,
+        params,
+    )
+    cr.execute("SELECT MIN(id) FROM call_order WHERE name LIKE 'BENCH/%%'")
+    params["order0"] = cr.fetchone()[0]
+    # calls: 180 days, busy at lunch and dinner; every 5th call took an order
+    cr.execute(
+        """
+        INSERT INTO call_cdr (direction, hotline_id, caller_number, callee_number,
+            partner_id, agent_id, user_id, queue_id, team_id, start_time,
+            answer_time, end_time, wait_seconds, talk_seconds, wrapup_seconds,
+            outcome, order_id, qa_score, company_id, create_date, write_date,
+            create_uid, write_uid)
+        SELECT
+            CASE WHEN g %% 10 = 9 THEN 'outbound' ELSE 'inbound' END,
+            (%(hotlines)s)[1 + (g / 3) %% 8],
+            '1380' || lpad(((g::bigint * 7919 %% 20000)::integer)::text, 7, '0'),
+            '4008000001',
+            %(partner0)s + (g::bigint * 7919 %% 20000)::integer,
+            CASE WHEN outcome = 'answered' THEN (%(agents)s)[1 + g %% %(n_agents)s] END,
+            CASE WHEN outcome = 'answered' THEN (%(users)s)[1 + g %% %(n_agents)s] END,
+            (%(queues)s)[1 + g %% 4],
+            (%(teams)s)[1 + g %% 4],
+            start,
+            CASE WHEN outcome = 'answered' THEN start + wait * interval '1 second' END,
+            start + (wait + talk) * interval '1 second',
+            wait, talk,
+            CASE WHEN outcome = 'answered' THEN 10 + g %% 50 ELSE 0 END,
+            outcome,
+            CASE WHEN g %% 5 = 0 AND g / 5 <= %(orders)s
+                THEN %(order0)s + g / 5 - 1 END,
+            CASE WHEN g %% 7 = 0 THEN 60 + g %% 41 END,
+            %(company)s, start, start, 1, 1
+        FROM (
+            SELECT g, start, outcome,
+                (g * 13) %% 90 AS wait,
+                CASE WHEN outcome = 'answered' THEN 20 + (g * 31) %% 700 ELSE 0 END
+                    AS talk
+            FROM (
+                SELECT g,
+                    date_trunc('day', now() - (g %% 180) * interval '1 day')
+                        + interval '1 hour' + (g * 37 %% 50400) * interval '1 second'
+                        AS start,
+                    CASE WHEN g %% 5 = 0 OR g %% 10 = 9 THEN 'answered'
+                        ELSE (ARRAY['answered', 'answered', 'answered', 'answered',
+                                    'answered', 'abandoned', 'overflowed',
+                                    'self_service', 'voicemail', 'blacklisted',
+                                    'answered', 'missed'])[1 + (g * 7) %% 12]
+                    END AS outcome
+                FROM generate_series(1, %(cdrs)s) g
+            ) raw
+        ) calls
+        """,
+        params,
+    )
+    cr.execute("ANALYZE call_cdr")
+    cr.execute("ANALYZE call_order")
+    cr.execute("ANALYZE res_partner")
+    return True
+
+
+PIVOTS = [
+    (
+        "hour x agent",
+        "call.report.cdr",
+        ["hour", "user_id"],
+        ["call_count:sum", "wait_seconds:avg", "service_level:avg"],
+        "call.cdr",
+        ["start_time:hour_number", "user_id"],
+        ["wait_seconds:avg"],
+    ),
+    (
+        "hotline x outcome",
+        "call.report.cdr",
+        ["hotline_id", "outcome"],
+        ["call_count:sum", "wait_seconds:avg", "abandon_rate:avg"],
+        "call.cdr",
+        ["hotline_id", "outcome"],
+        ["wait_seconds:avg"],
+    ),
+]
+INFO_PIVOTS = [
+    (
+        "orders: handler x time slot",
+        "call.report.order",
+        ["user_id", "meal_period"],
+        ["order_count:sum", "amount:sum", "no_show_rate:avg"],
+    ),
+    (
+        "agent ranking (month rows)",
+        "call.report.agent",
+        ["user_id", "period_start:month"],
+        ["calls_handled:sum", "orders_taken:sum", "rank:min"],
+    ),
+]
+
+
+def pivot_calls(model, groupby, measures):
+    """The read_group calls of a pivot with one row and one column groupby:
+    total, row headers, column headers and cells."""
+    fields_ = [*measures, "__count"]
+    row, col = groupby
+    return [
+        lambda: model.read_group([], fields_, [], lazy=False),
+        lambda: model.read_group([], fields_, [row], lazy=False),
+        lambda: model.read_group([], fields_, [col], lazy=False),
+        lambda: model.read_group([], fields_, [row, col], lazy=False),
+    ]
+
+
+def time_pivot(env, model_name, groupby, measures, repeat):
+    model = env[model_name]
+    timings, cells = [], 0
+    for _run in range(repeat):
+        env.invalidate_all()
+        start = time.perf_counter()
+        for call in pivot_calls(model, groupby, measures):
+            result = call()
+        timings.append(time.perf_counter() - start)
+        cells = len(result)
+    return min(timings), statistics.median(timings), cells
+
+
+def main():
+    own, odoo_args = parse_args()
+    deadline = time.monotonic() + MAX_SECONDS
+    dbname = database_name(odoo_args)
+    if "-d" not in odoo_args and not any(
+        a.startswith("--database=") for a in odoo_args
+    ):
+        odoo_args += ["-d", dbname]
+    ensure_installed(odoo_args, dbname)
+    import odoo  # noqa: PLC0415
+    from odoo import api  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(odoo_args)
+    registry = odoo.modules.registry.Registry(dbname)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+        started = time.perf_counter()
+        generated = build_fixture(env, own)
+        generation = time.perf_counter() - started
+        cr.commit()  # keep the generated data: later runs reuse it
+        cr.execute("SELECT COUNT(*) FROM call_cdr")
+        n_cdrs = cr.fetchone()[0]
+        cr.execute("SELECT COUNT(*) FROM call_order")
+        n_orders = cr.fetchone()[0]
+        admin = env.ref("base.user_admin")
+        env = api.Environment(cr, admin.id, {"tz": "Asia/Shanghai", "lang": "en_US"})
+        rows = []
+        for label, report, groupby, measures, raw, raw_groupby, raw_measures in PIVOTS:
+            if time.monotonic() > deadline:
+                break
+            best, median, cells = time_pivot(env, report, groupby, measures, own.repeat)
+            raw_best, raw_median, raw_cells = time_pivot(
+                env, raw, raw_groupby, raw_measures, own.repeat
+            )
+            rows.append(
+                f"| {label} | `{report}` | {best:.3f} | {median:.3f} | {cells} "
+                f"| `{raw}` | {raw_best:.3f} | {raw_median:.3f} | {raw_cells} |"
+            )
+        info = []
+        for label, report, groupby, measures in INFO_PIVOTS:
+            if time.monotonic() > deadline:
+                break
+            best, median, cells = time_pivot(env, report, groupby, measures, own.repeat)
+            info.append(
+                f"| {label} | `{report}` | {best:.3f} | {median:.3f} | {cells} |"
+            )
+        cr.rollback()
+    cr_info = os.cpu_count()
+    text = "\n".join(
+        [
+            "# call_reports benchmark",
+            "",
+            f"Data: {n_cdrs:,} call records and {n_orders:,} orders over 180 days, "
+            f"{own.agents} agents, 8 hotlines, 4 queues, 20,000 customers "
+            f"(generated by SQL{'' if generated else ', reused'}"
+            f"{f' in {generation:.0f} s' if generated else ''}). "
+            f"Machine: {cr_info} CPU cores shared with other jobs, PostgreSQL 15.",
+            "",
+            "Server time of one pivot view load: the four `read_group` calls a pivot "
+            "with one row and one column grouping makes (total, rows, columns, "
+            f"cells), measured in the server process as admin; best and median of "
+            f"{own.repeat} runs, in seconds.",
+            "",
+            "| Pivot | Report view | best | median | cells | Raw table | best "
+            "| median | cells |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "The raw table is grouped by `start_time:hour_number` (Odoo's hour-of-day "
+            "granularity in the user's time zone) and by the same many2one and "
+            "selection fields; it can only give counts and the average wait. The "
+            "report view adds the service level, abandon rate and conversion "
+            "percentages and the duration buckets in the same pass.",
+            "",
+            "Other report views (information, no target):",
+            "",
+            "| Pivot | Report view | best | median | cells |",
+            "|---|---|---|---|---|",
+            *info,
+            "",
+            "Command:",
+            "",
+            "```sh",
+            "source setup/common.sh && ensure_venv && ensure_postgres && find_odoo",
+            "mapfile -t ARGS < <(odoo_args)",
+            '"$PYTHON" tests/bench/bench_call_reports_pivot.py "${ARGS[@]}" '
+            "-d w_rep_bench",
+            "```",
+            "",
+        ]
+    )
+    print(text)
+    if not own.no_write:
+        RESULT.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

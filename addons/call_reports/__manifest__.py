@@ -12,6 +12,7 @@
         "security/call_reports_rules.xml",
         "data/ir_cron_data.xml",
         "report/call_report_cdr_views.xml",
+        "report/call_report_traffic_views.xml",
         "report/call_report_order_views.xml",
         "report/call_report_agent_views.xml",
         "views/call_staffing_plan_views.xml",

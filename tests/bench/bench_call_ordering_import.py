@@ -14,6 +14,7 @@ tests/bench/results/call_ordering.md.
 import argparse
 import base64
 import io
+import os
 import platform
 import sys
 import time
@@ -134,7 +135,9 @@ def main():
 
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-        f"{platform.machine()} ({platform.python_version()}), database `{DB}` with "
+        f"{platform.machine()} ({platform.python_version()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} shared with other jobs), "
+        f"database `{DB}` with "
         f"{partner_count:,} partners already present (the duplicate check runs "
         "against them); each import is rolled back afterwards.",
         f"The file: {args.rows:,} rows (name, mobile in mixed spellings, landline for "

@@ -46,7 +46,7 @@ def setup_odoo(args):
             "--db_host=127.0.0.1",
             f"--db_port={args.db_port}",
             "--db_user=odoo",
-            f"--db_maxconn={args.workers + 8}",
+            f"--db_maxconn={args.workers * 3 + 8}",
             "--log-level=warn",
         ]
     )
@@ -207,8 +207,9 @@ def bench_race(registry, attempts=200, rooms=20, workers=20, time_limit=300):
                 if not queue:
                     return
                 _index, (room, start) = queue.pop()
-            cr = registry.cursor()
+            cr = None
             try:
+                cr = registry.cursor()
                 env = api.Environment(cr, SUPERUSER_ID, QUIET)
                 env = env(context=dict(env.context, allowed_company_ids=[company_id]))
                 env["call.order"].create(
@@ -227,11 +228,13 @@ def bench_race(registry, attempts=200, rooms=20, workers=20, time_limit=300):
                 cr.rollback()
                 key = "clash"
             except Exception as exc:  # counted and reported
-                cr.rollback()
+                if cr is not None:
+                    cr.rollback()
                 key = "other"
                 errors.append(repr(exc)[:200])
             finally:
-                cr.close()
+                if cr is not None:
+                    cr.close()
             with lock:
                 counters[key] += 1
 

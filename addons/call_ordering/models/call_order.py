@@ -24,6 +24,7 @@ class CallOrder(models.Model):
     _description = "Call Centre Order"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "booking_start desc, id desc"
+    _check_company_auto = True
 
     ACTIVE_STATES = ("self_service", "booked", "confirmed", "arrived")
 
@@ -31,7 +32,7 @@ class CallOrder(models.Model):
         string="Reference", required=True, copy=False, readonly=True, default="/"
     )
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", index=True, tracking=True
+        "res.partner", string="Customer", index=True, tracking=True, check_company=True
     )
     caller_number = fields.Char(string="Caller Number")
     partner_company = fields.Char(string="Company / Work Unit")
@@ -75,7 +76,7 @@ class CallOrder(models.Model):
     currency_id = fields.Many2one(
         "res.currency", related="company_id.currency_id", store=True
     )
-    team_id = fields.Many2one("call.team", string="Team")
+    team_id = fields.Many2one("call.team", string="Team", check_company=True)
     state = fields.Selection(
         [
             ("self_service", "Self-Service"),
@@ -93,6 +94,7 @@ class CallOrder(models.Model):
         copy=False,
         index=True,
         tracking=True,
+        group_expand="_expand_states",
     )
     reminder_color = fields.Selection(
         [("none", "None"), ("due_soon", "Due Soon"), ("overdue", "Overdue")],
@@ -120,6 +122,11 @@ class CallOrder(models.Model):
             "The duration cannot be negative.",
         ),
     ]
+
+    @api.model
+    def _expand_states(self, states, domain):
+        """Kanban columns for every state, even empty ones."""
+        return [key for key, _label in self._fields["state"].selection]
 
     @api.depends("booking_start", "duration")
     def _compute_booking_end(self):

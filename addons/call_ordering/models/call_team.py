@@ -5,6 +5,7 @@ class CallTeam(models.Model):
     _name = "call.team"
     _description = "Call Centre Team"
     _order = "name, id"
+    _check_company_auto = True
 
     name = fields.Char(required=True, translate=True)
     kind = fields.Selection(

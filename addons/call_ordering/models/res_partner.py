@@ -158,21 +158,24 @@ class ResPartner(models.Model):
         """One indexed query over ``call_partner_number.number_e164``."""
         self.env["call.partner.number"].flush_model(["number_e164", "partner_id"])
         self.env["call.order"].flush_model(["partner_id", "booking_start"])
+        self.flush_model(["active"])
         self.env.cr.execute(
             """
-            SELECT n.partner_id
-              FROM call_partner_number n
-             WHERE n.number_e164 = ANY(%s)
-          GROUP BY n.partner_id
+            SELECT p.id
+              FROM res_partner p
+             WHERE p.active
+               AND p.id IN (SELECT n.partner_id
+                              FROM call_partner_number n
+                             WHERE n.number_e164 = ANY(%s))
           ORDER BY (SELECT max(o.booking_start)
                       FROM call_order o
-                     WHERE o.partner_id = n.partner_id) DESC NULLS LAST,
-                   n.partner_id DESC
+                     WHERE o.partner_id = p.id) DESC NULLS LAST,
+                   p.id DESC
             """,
             [list(variants)],
         )
         partner_ids = [row[0] for row in self.env.cr.fetchall()]
-        return self.browse(partner_ids)._filtered_access("read").filtered("active")
+        return self.browse(partner_ids)._filtered_access("read")
 
     @api.model
     def _call_number_variants(self, number):

@@ -112,3 +112,8 @@ class TestLookup(CallOrderingCase):
         self.assertIn(self.zhang, found)
         self.assertIn(self.wang_other, found)
         self.assertNotIn(self.li, found)
+
+    def test_archived_customer_is_not_returned(self):
+        self.li.active = False
+        found = self.env["res.partner"]._call_search_by_number("010-8765-4321")
+        self.assertEqual(found, self.zhang)

@@ -110,3 +110,15 @@ class TestSecurity(CallOrderingCase):
             .search([("id", "in", (self.order | self.other_order).ids)])
         )
         self.assertEqual(orders, self.order | self.other_order)
+
+    def test_order_cannot_mix_companies(self):
+        from odoo.exceptions import UserError as CompanyError
+
+        with self.assertRaises(CompanyError):
+            self.env["call.order"].create(
+                {
+                    "partner_id": self.wang_other.id,
+                    "booking_start": "2026-07-01 12:00:00",
+                    "company_id": self.company.id,
+                }
+            )

@@ -56,7 +56,7 @@ class CallPartnerImport(models.TransientModel):
     _name = "call.partner.import"
     _description = "Import Call Centre Customers"
 
-    file_data = fields.Binary(string="File", attachment=True)
+    file_data = fields.Binary(string="File", attachment=False)
     file_name = fields.Char()
     state = fields.Selection(
         [("upload", "Upload"), ("mapping", "Mapping"), ("done", "Done")],

@@ -7,8 +7,29 @@ class CallCdr(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
+        records._call_reports_sync_traffic(records.mapped("start_time"))
         records._call_reports_notify()
         return records
+
+    def write(self, vals):
+        hours = self.mapped("start_time")
+        result = super().write(vals)
+        self._call_reports_sync_traffic(hours + self.mapped("start_time"))
+        return result
+
+    def unlink(self):
+        hours = self.mapped("start_time")
+        result = super().unlink()
+        self.env["call.report.cube"].sudo()._sync_all_cubes(
+            [hour for hour in hours if hour]
+        )
+        return result
+
+    def _call_reports_sync_traffic(self, hours):
+        """Keep the hourly traffic summary of the touched hours exact."""
+        self.env["call.report.cube"].sudo()._sync_all_cubes(
+            [hour for hour in hours if hour]
+        )
 
     def _call_reports_notify(self):
         """Tell open dashboards to refresh and check the queues' thresholds."""

@@ -53,9 +53,9 @@ class CallReportsDashboard(models.AbstractModel):
 
     def _period_figures(self, since):
         domain = [("start_time", ">=", since)]
-        cdr = self.env["call.report.cdr"]._read_group(domain, aggregates=CDR_MEASURES)[
-            0
-        ]
+        cdr = self.env["call.report.agent.traffic"]._read_group(
+            domain, aggregates=CDR_MEASURES
+        )[0]
         order = self.env["call.report.order"]._read_group(
             [("create_date", ">=", since)], aggregates=ORDER_MEASURES
         )[0]
@@ -65,7 +65,7 @@ class CallReportsDashboard(models.AbstractModel):
         return figures
 
     def _hourly_calls(self, since):
-        groups = self.env["call.report.cdr"]._read_group(
+        groups = self.env["call.report.agent.traffic"]._read_group(
             [("start_time", ">=", since)],
             groupby=["hour"],
             aggregates=["call_count:sum", "answered_count:sum"],

@@ -8,7 +8,8 @@ class CallReportAgent(models.Model):
     """Agent performance per week and per month, with the agent's position.
 
     Each agent has one row per week and one per month (``period_kind``); the
-    ranks compare the agents of a company within the same period.
+    ranks compare the agents of a company within the same period. Calls come
+    from the hourly traffic summary, orders from the orders they handled.
     """
 
     _name = "call.report.agent"
@@ -43,23 +44,23 @@ class CallReportAgent(models.Model):
     )
 
     def _select_sql(self):
-        call_local = local_time("c.start_time")
+        call_local = local_time("t.start_time")
         order_local = local_time("o.create_date")
         return f"""
             WITH kinds(kind) AS (VALUES ('week'), ('month')),
             call_stats AS (
                 SELECT k.kind, date_trunc(k.kind, {call_local})::date AS period_start,
-                    c.user_id, c.company_id,
-                    COUNT(*) AS calls_handled,
-                    SUM(COALESCE(c.talk_seconds, 0)) AS talk_seconds,
-                    SUM(COALESCE(c.wrapup_seconds, 0)) AS wrapup_seconds,
-                    COUNT(c.order_id) AS calls_converted,
-                    AVG(NULLIF(c.qa_score, 0)) AS qa_score
-                FROM call_cdr c
+                    t.user_id, t.company_id,
+                    SUM(t.call_count) AS calls_handled,
+                    SUM(t.talk_seconds) AS talk_seconds,
+                    SUM(t.wrapup_seconds) AS wrapup_seconds,
+                    SUM(t.order_count) AS calls_converted,
+                    SUM(t.qa_sum) / NULLIF(SUM(t.qa_count), 0) AS qa_score
+                FROM call_report_agent_traffic t
                 CROSS JOIN kinds k
-                LEFT JOIN res_company co ON co.id = c.company_id
+                LEFT JOIN res_company co ON co.id = t.company_id
                 LEFT JOIN res_partner cop ON cop.id = co.partner_id
-                WHERE c.outcome = 'answered' AND c.user_id IS NOT NULL
+                WHERE t.outcome = 'answered' AND t.user_id IS NOT NULL
                 GROUP BY 1, 2, 3, 4
             ),
             order_stats AS (
@@ -120,6 +121,7 @@ class CallReportAgent(models.Model):
         """
 
     def init(self):
+        self.env["call.report.agent.traffic"]._ensure_table()
         drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             SQL(

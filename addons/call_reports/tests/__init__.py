@@ -1,2 +1,7 @@
-from . import test_alerts, test_report_access, test_report_figures, test_staffing_plan
-from . import test_dashboard_tour
+from . import (
+    test_alerts,
+    test_dashboard_tour,
+    test_report_access,
+    test_report_figures,
+    test_staffing_plan,
+)

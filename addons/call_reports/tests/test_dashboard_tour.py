@@ -29,13 +29,17 @@ class TestDashboardTour(HttpCase):
                 }
             )
         )
-        agent = self.env["call.agent"].create({"user_id": user.id, "company_id": company.id})
+        agent = self.env["call.agent"].create(
+            {"user_id": user.id, "company_id": company.id}
+        )
         # keep only our calls of today in the figures
         self.env["call.cdr"].search(
             [("start_time", ">=", fields.Datetime.now() - timedelta(days=8))]
         ).unlink()
         now = fields.Datetime.now().replace(microsecond=0)
-        start = max(now - timedelta(minutes=10), now.replace(hour=0, minute=0, second=0))
+        start = max(
+            now - timedelta(minutes=10), now.replace(hour=0, minute=0, second=0)
+        )
         self.env["call.cdr"].create(
             [
                 {

@@ -171,3 +171,95 @@ class TestReportFigures(CallReportsCase):
         self.assertEqual(set(data["periods"]), {"today", "week"})
         self.assertEqual(len(data["hourly"]), 24)
         self.assertIn("service_level", data["periods"]["today"])
+
+
+@tagged("post_install", "-at_install")
+class TestTrafficSummary(CallReportsCase):
+    """The hourly summary gives the per-call figures, kept exact on change."""
+
+    AGGREGATES = [
+        "call_count:sum",
+        "answered_count:sum",
+        "wait_seconds:avg",
+        "wait_max_seconds:max",
+        "service_level:avg",
+        "abandon_rate:avg",
+        "conversion_rate:avg",
+        "handle_seconds:avg",
+        "qa_score:avg",
+    ]
+
+    def summary(self, groupby=()):
+        return self.env["call.report.traffic"]._read_group(
+            self.company_domain(), groupby=list(groupby), aggregates=self.AGGREGATES
+        )
+
+    def per_call(self, groupby=()):
+        return self.env["call.report.cdr"]._read_group(
+            self.company_domain(), groupby=list(groupby), aggregates=self.AGGREGATES
+        )
+
+    def assertSameFigures(self, groupby=()):
+        summary, per_call = self.summary(groupby), self.per_call(groupby)
+        self.assertEqual(len(summary), len(per_call))
+        for row_summary, row_call in zip(
+            sorted(summary, key=str), sorted(per_call, key=str), strict=True
+        ):
+            for got, expected in zip(row_summary, row_call, strict=True):
+                if isinstance(expected, float):
+                    self.assertAlmostEqual(got, expected)
+                else:
+                    self.assertEqual(got, expected)
+
+    def test_totals_are_ratios_of_sums(self):
+        [row] = self.summary()
+        calls, answered, wait, wait_max, sl, abandon, conversion, aht, qa = row
+        self.assertEqual((calls, answered, wait_max), (6, 4, 45))
+        self.assertAlmostEqual(wait, 90 / 6)
+        self.assertAlmostEqual(sl, 50.0)
+        self.assertAlmostEqual(abandon, 25.0)
+        self.assertAlmostEqual(conversion, 50.0)
+        self.assertAlmostEqual(aht, (150 + 420 + 60 + 700) / 4)
+        self.assertAlmostEqual(qa, 80.0)
+
+    def test_every_grouping_matches_the_per_call_view(self):
+        for groupby in (
+            ["hour"],
+            ["hour", "user_id"],
+            ["hotline_id", "outcome"],
+            ["weekday", "direction"],
+            ["duration_bucket"],
+            ["start_time:day", "queue_id"],
+        ):
+            with self.subTest(groupby=groupby):
+                self.assertSameFigures(groupby)
+
+    def test_changes_are_summed_again_in_the_same_transaction(self):
+        abandoned = self.cdrs.filtered(lambda cdr: cdr.outcome == "abandoned")
+        abandoned.write(
+            {
+                "outcome": "answered",
+                "answer_time": abandoned.start_time,
+                "agent_id": self.agent_b.id,
+            }
+        )
+        [row] = self.summary()
+        self.assertEqual(row[1], 5)  # answered
+        self.assertAlmostEqual(row[4], 75.0)  # 3 of 4 offered in 20 s
+        self.assertSameFigures(["hour", "user_id"])
+        self.cdrs[0].unlink()
+        self.assertEqual(self.summary()[0][0], 5)
+        self.assertSameFigures(["hotline_id", "outcome"])
+
+    def test_rebuild_gives_the_same_rows(self):
+        before = self.summary(["hour", "hotline_id", "outcome"])
+        self.env["call.report.traffic"]._rebuild()
+        self.assertEqual(self.summary(["hour", "hotline_id", "outcome"]), before)
+
+    def test_agent_sees_only_own_summary_rows(self):
+        rows = (
+            self.env["call.report.traffic"]
+            .with_user(self.user_a)
+            ._read_group(self.company_domain(), aggregates=["call_count:sum"])
+        )
+        self.assertEqual(rows, [(3,)])

@@ -1,5 +1,7 @@
 from datetime import datetime, timedelta
 
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -184,38 +186,26 @@ class CallResource(models.Model):
         moment = self._parse_moment(moment) if moment else self._seatmap_moment()
         floor_domain = [("id", "in", floor_ids)] if floor_ids else []
         floors = self.env["call.floor"].search(floor_domain)
-        resources = self.search([("floor_id", "in", floors.ids)])
-        states = resources._get_seat_states(moment)
+        resources = self._seatmap_resource_rows(floors)
+        states = self.browse([r["id"] for r in resources])._get_seat_states(moment)
         state_labels = dict(self._fields["seat_state"]._description_selection(self.env))
         kind_labels = dict(self._fields["kind"]._description_selection(self.env))
         rows = []
-        for res in resources:
-            info = states.get(res.id, {})
+        for row in resources:
+            info = states.get(row["id"], {})
             state = info.get("state", "free")
-            rows.append(
-                {
-                    "id": res.id,
-                    "name": res.name,
-                    "kind": res.kind,
-                    "kind_label": kind_labels[res.kind],
-                    "floor_id": res.floor_id.id,
-                    "x": res.pos_x,
-                    "y": res.pos_y,
-                    "width": res.width,
-                    "height": res.height,
-                    "shape": res.shape,
-                    "color": res.color or False,
-                    "capacity_min": res.capacity_min,
-                    "capacity_max": res.capacity_max,
-                    "state": state,
-                    "state_label": state_labels[state],
-                    "order_id": info.get("order_id", False),
-                    "order_name": info.get("order_name", False),
-                    "customer": info.get("customer", False),
-                    "party_size": info.get("party_size", 0),
-                    "time": info.get("time", False),
-                }
+            row.update(
+                kind_label=kind_labels[row["kind"]],
+                color=row["color"] or False,
+                state=state,
+                state_label=state_labels[state],
+                order_id=info.get("order_id", False),
+                order_name=info.get("order_name", False),
+                customer=info.get("customer", False),
+                party_size=info.get("party_size", 0),
+                time=info.get("time", False),
             )
+            rows.append(row)
         return {
             "moment": fields.Datetime.to_string(moment),
             "moment_label": format_datetime(self.env, moment, dt_format="short"),
@@ -234,6 +224,35 @@ class CallResource(models.Model):
                 "call_ordering.call_ordering_group_manager"
             ),
         }
+
+    def _seatmap_resource_rows(self, floors):
+        """Plan attributes of the visible resources of ``floors``, in one query.
+
+        Access rules apply (``_search``); the name is read in the user's
+        language.
+        """
+        query = self._search([("floor_id", "in", floors.ids)], order=self._order)
+        table = self._table
+        columns = {
+            "kind": "kind",
+            "floor_id": "floor_id",
+            "x": "pos_x",
+            "y": "pos_y",
+            "width": "width",
+            "height": "height",
+            "shape": "shape",
+            "color": "color",
+            "capacity_min": "capacity_min",
+            "capacity_max": "capacity_max",
+        }
+        selects = [
+            SQL("%s AS id", SQL.identifier(table, "id")),
+            SQL("%s AS name", self._field_to_sql(table, "name", query)),
+        ] + [
+            SQL("%s AS %s", SQL.identifier(table, column), SQL.identifier(key))
+            for key, column in columns.items()
+        ]
+        return self.env.execute_query_dict(query.select(*selects))
 
     @api.model
     def save_positions(self, positions):
@@ -385,6 +404,7 @@ class CallResource(models.Model):
         for row in rows:
             by_resource.setdefault(row["resource_id"], []).append(row)
         result = {}
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
         for resource_id, bookings in by_resource.items():
             state, booking = resource_state(bookings, moment, now, **windows)
             if booking is None:
@@ -395,7 +415,7 @@ class CallResource(models.Model):
                 "order_name": booking["order_name"],
                 "customer": booking["customer"] or False,
                 "party_size": booking["party_size"] or 0,
-                "time": self._seat_time_label(booking),
+                "time": self._seat_time_label(booking, tz),
             }
         return result
 
@@ -404,6 +424,40 @@ class CallResource(models.Model):
         after = moment + timedelta(minutes=windows["due_minutes"])
         self.env["call.order"].flush_model()
         self.env["call.booking.slot"].flush_model()
+        # first the slot ids, from three index-friendly parts: slots near the
+        # moment (GiST on period), guests still seated, guests who just left;
+        # then their details by primary key (a plan that stays cheap even
+        # when the statistics lag behind a burst of bookings)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT s.id FROM call_booking_slot s
+                 WHERE s.resource_id = ANY(%(ids)s)
+                   AND s.period && tsrange(%(moment)s, %(after)s, '[]')
+                UNION
+                SELECT s.id FROM call_order o
+                  JOIN call_booking_slot s ON s.order_id = o.id
+                 WHERE o.state = 'arrived'
+                   AND o.booking_start <= %(moment)s
+                   AND o.booking_start > %(day_before)s
+                   AND s.resource_id = ANY(%(ids)s)
+                UNION
+                SELECT s.id FROM call_order o
+                  JOIN call_booking_slot s ON s.order_id = o.id
+                 WHERE o.seat_left_at > %(before)s
+                   AND o.seat_left_at <= %(moment)s
+                   AND s.resource_id = ANY(%(ids)s)
+                """,
+                ids=self.ids,
+                moment=moment,
+                after=after,
+                before=before,
+                day_before=moment - timedelta(hours=24),
+            )
+        )
+        slot_ids = [row[0] for row in self.env.cr.fetchall()]
+        if not slot_ids:
+            return []
         self.env.cr.execute(
             SQL(
                 """
@@ -414,23 +468,14 @@ class CallResource(models.Model):
                   FROM call_booking_slot s
                   JOIN call_order o ON o.id = s.order_id
              LEFT JOIN res_partner p ON p.id = o.partner_id
-                 WHERE s.resource_id = ANY(%(ids)s)
-                   AND (
-                        s.period && tsrange(%(moment)s, %(after)s, '[]')
-                        OR (o.state = 'arrived' AND s.slot_start <= %(moment)s)
-                        OR (o.seat_left_at > %(before)s
-                            AND o.seat_left_at <= %(moment)s)
-                   )
+                 WHERE s.id = ANY(%s)
                 """,
-                ids=self.ids,
-                moment=moment,
-                after=after,
-                before=before,
+                slot_ids,
             )
         )
         return self.env.cr.dictfetchall()
 
-    def _seat_time_label(self, booking):
-        start = format_datetime(self.env, booking["booking_start"], dt_format="HH:mm")
-        end = format_datetime(self.env, booking["booking_end"], dt_format="HH:mm")
-        return f"{start}-{end}"
+    def _seat_time_label(self, booking, tz):
+        start = pytz.utc.localize(booking["booking_start"]).astimezone(tz)
+        end = pytz.utc.localize(booking["booking_end"]).astimezone(tz)
+        return f"{start:%H:%M}-{end:%H:%M}"

@@ -9,5 +9,6 @@ class ResUsers(models.Model):
         help="Date and time the seat map shows for this user (empty: now).",
     )
     call_seatmap_moment_set_at = fields.Datetime(
-        help="When the seat map moment was chosen; an old choice falls back to now."
+        string="Seat map moment chosen at",
+        help="When the seat map moment was chosen; an old choice falls back to now.",
     )

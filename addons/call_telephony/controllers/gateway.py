@@ -141,7 +141,8 @@ class CallTelephonyGateway(http.Controller):
             "uid": env.uid,
             "partner_id": env.user.partner_id.id,
             "db": env.cr.dbname,
-            "websocket_url": "/websocket?version=" + WebsocketConnectionHandler._VERSION,
+            "websocket_url": "/websocket?version="
+            + WebsocketConnectionHandler._VERSION,
         }
 
     # ------------------------------------------------------------------

@@ -33,6 +33,7 @@ def parse_args(argv=None):
     parser.add_argument("--spool-dir")
     parser.add_argument("--gateway-id")
     parser.add_argument("--max-calls", type=int)
+    parser.add_argument("--snapshot-file", help="JSON configuration (no Odoo)")
     parser.add_argument("--language", choices=("zh", "en"))
     parser.add_argument("--log-level")
     parser.add_argument("--no-websocket", action="store_true")
@@ -55,6 +56,7 @@ def build_config(args, env=None):
         "spool_dir": args.spool_dir,
         "gateway_id": args.gateway_id,
         "max_calls": args.max_calls,
+        "snapshot_file": args.snapshot_file,
         "language": args.language,
         "log_level": args.log_level,
     }

@@ -39,6 +39,11 @@ class GatewayConfig:
     timezone: str = "Asia/Shanghai"  # restaurant local time for self-service
     max_calls: int = 60  # caller sessions handled normally
     surge_reserve: int = 20  # extra sessions that only hear the surge prompt
+    # SIP call legs one pjsua instance can hold: PJSUA_MAX_CALLS of the PJSIP
+    # build (the pjsua2-python 2.15.1 wheel is built with 4). A bridged call
+    # uses two legs (caller and agent).
+    max_legs: int = 4
+    snapshot_file: str = ""  # JSON configuration used when Odoo is not configured
     log_level: str = "INFO"
     pjsip_log_level: int = 1
     shutdown_grace_seconds: float = 30.0

@@ -273,9 +273,7 @@ class Engine:
         ep_cfg = pj.EpConfig()
         ep_cfg.uaConfig.threadCnt = 0
         ep_cfg.uaConfig.mainThreadOnly = True
-        ep_cfg.uaConfig.maxCalls = min(
-            3 * (cfg.max_calls + cfg.surge_reserve) + 16, 1000
-        )
+        ep_cfg.uaConfig.maxCalls = cfg.max_legs
         ep_cfg.uaConfig.userAgent = "call-centre-gateway/18.0"
         ep_cfg.medConfig.clockRate = 8000
         ep_cfg.medConfig.sndClockRate = 8000
@@ -523,13 +521,7 @@ class Engine:
             self.stats["unknown_hotline"] += 1
             leg.safe_answer(404)
             return
-        decision = acd.surge_decision(
-            len(self.waiting),
-            self.active_sessions(),
-            hotline,
-            self.config.max_calls,
-            self.config.surge_reserve,
-        )
+        decision = self.admission(hotline)
         if decision == "reject":
             self.stats["rejected"] += 1
             leg.safe_answer(486)
@@ -537,6 +529,28 @@ class Engine:
         session = InboundSession(self, leg, hotline, caller, dialled)
         self.sessions[session.call_id] = session
         session.start(surge=decision == "surge")
+
+    def admission(self, hotline):
+        """Normal path, surge path or refusal for a new caller.
+
+        Two limits apply: the configured sessions (``max_calls`` plus the
+        ``surge_reserve`` that only hears the surge prompt), and the SIP legs
+        pjsua can hold: a caller who could not be bridged to an agent (no leg
+        left for it) takes the surge path rather than waiting in silence.
+        """
+        decision = acd.surge_decision(
+            len(self.waiting),
+            self.active_sessions(),
+            hotline,
+            self.config.max_calls,
+            self.config.surge_reserve,
+        )
+        legs = len(self._legs)  # the new caller's leg included
+        if legs > self.config.max_legs:
+            return "reject"
+        if decision is None and legs + 1 > self.config.max_legs:
+            return "surge"
+        return decision
 
     # -- queue dispatching ------------------------------------------------------
     def enqueue(self, session):

@@ -190,6 +190,8 @@ class Phone:
         self.account(self.args.user)
 
     def account(self, user):
+        if user not in self.accounts and len(self.accounts) >= 6:
+            user = self.args.user  # pjsua allows 8 accounts: reuse the default
         if user not in self.accounts:
             acfg = pj.AccountConfig()
             acfg.idUri = f"sip:{user}@127.0.0.1:{self.args.port}"

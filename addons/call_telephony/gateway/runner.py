@@ -1,6 +1,7 @@
 """Wires the pieces together: spool, Odoo client, flusher, command listener,
 configuration poller and the SIP engine."""
 
+import json
 import logging
 import signal
 import threading
@@ -101,6 +102,9 @@ class Gateway:
             else None
         )
         cached = self.spool.get("snapshot")
+        if config.snapshot_file:
+            with open(config.snapshot_file, encoding="utf-8") as fh:
+                cached = json.load(fh)
         self.engine = Engine(
             config, self.spool, self.client, Snapshot.from_dict(cached)
         )

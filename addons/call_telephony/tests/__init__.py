@@ -1,7 +1,9 @@
-from . import test_agent_state
-from . import test_call_events
-from . import test_recording_access
-from . import test_callback_queue
-from . import test_gateway_api
-from . import test_screen_pop_websocket
-from . import test_screen_pop_tour
+from . import (
+    test_agent_state,
+    test_call_events,
+    test_callback_queue,
+    test_gateway_api,
+    test_recording_access,
+    test_screen_pop_tour,
+    test_screen_pop_websocket,
+)

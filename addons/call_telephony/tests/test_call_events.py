@@ -94,13 +94,17 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
         self.assertEqual([r["status"] for r in first], ["ok", "ok"])
         self.assertEqual([r["status"] for r in again], ["duplicate", "duplicate"])
         self.assertEqual(first[0]["cdr_id"], again[0]["cdr_id"])
-        self.assertEqual(self.env["call.cdr"].search_count([("call_ref", "=", "c-4")]), 1)
+        self.assertEqual(
+            self.env["call.cdr"].search_count([("call_ref", "=", "c-4")]), 1
+        )
         self.assertEqual(
             self.env["call.callback"].search_count([("number", "=", "13912345678")]), 1
         )
         # another gateway may reuse the same call id: it is another call
         self.Event._process_batch("gw2", events[:1])
-        self.assertEqual(self.env["call.cdr"].search_count([("call_ref", "=", "c-4")]), 2)
+        self.assertEqual(
+            self.env["call.cdr"].search_count([("call_ref", "=", "c-4")]), 2
+        )
 
     def test_bad_event_is_refused_alone(self):
         events = self.call_events(
@@ -127,7 +131,11 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
             "gw1",
             self.call_events(
                 "c-6",
-                ("incoming", 0, {"caller": "17012345678", "hotline_id": self.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "17012345678", "hotline_id": self.hotline.id},
+                ),
             ),
         )
         self.assertTrue(results[0]["route"]["blacklisted"])
@@ -159,7 +167,11 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
             "gw1",
             self.call_events(
                 "c-7",
-                ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": self.hotline.id},
+                ),
                 ("ringing", 1, {"agent_id": self.agent_1.id}),
             ),
         )
@@ -178,7 +190,11 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
             "gw1",
             self.call_events(
                 "c-8",
-                ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": self.hotline.id},
+                ),
                 ("ringing", 1, {"agent_id": self.agent_1.id}),
                 ("answered", 4, {"agent_id": self.agent_1.id}),
                 (
@@ -205,7 +221,11 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
             "gw1",
             self.call_events(
                 "c-9",
-                ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": self.hotline.id},
+                ),
                 ("answered", 3, {"agent_id": self.agent_2.id}),
                 ("ended", 60, {}),
             ),
@@ -225,7 +245,11 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
             "gw1",
             self.call_events(
                 "c-11",
-                ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": self.hotline.id},
+                ),
                 ("recording", 5, {"filename": "c-11.wav", "data": audio}),
                 ("voicemail", 6, {"data": audio, "duration": 7}),
                 ("ended", 20, {}),
@@ -254,9 +278,7 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
     def test_self_service_order_without_seatmap(self):
         self.Event._process_batch(
             "gw1",
-            self.call_events(
-                "c-13", ("incoming", 0, {"caller": "13912345678"})
-            ),
+            self.call_events("c-13", ("incoming", 0, {"caller": "13912345678"})),
         )
         Cdr = self.env["call.cdr"].with_user(self.user_gateway)
         answer = Cdr._self_service_order(

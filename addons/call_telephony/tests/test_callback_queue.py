@@ -63,7 +63,9 @@ class TestCallbackQueue(TelephonyCommon, TransactionCase):
         callback.action_call()
         self.assertEqual((callback.state, callback.attempts), ("dialling", 1))
         command = self.env["call.gateway.command"].search([], limit=1)
-        self.assertEqual((command.command, command.callback_id), ("dial", self.cb_other))
+        self.assertEqual(
+            (command.command, command.callback_id), ("dial", self.cb_other)
+        )
         Event = self.env["call.gateway.event"].with_user(self.user_gateway)
         Event._process_batch(
             "gw1",

@@ -36,7 +36,11 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
             "gateway": "gw1",
             "events": self.call_events(
                 call_id,
-                ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": self.hotline.id},
+                ),
                 ("answered", 8, {"agent_id": self.agent_1.id}),
                 ("ended", 68, {"reason": "caller_hangup"}),
             ),
@@ -49,7 +53,9 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
             self.assertEqual(response.status_code, 401)
             self.assertEqual(response.json()["error"], "invalid_api_key")
         self.assertEqual(self._counts(), before)
-        self.assertEqual(self._get("/call_telephony/gateway/config", "bad").status_code, 401)
+        self.assertEqual(
+            self._get("/call_telephony/gateway/config", "bad").status_code, 401
+        )
 
     def test_key_of_a_non_gateway_user_is_forbidden(self):
         user = new_test_user(self.env, "tel_plain", groups="base.group_user")
@@ -115,7 +121,9 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
             {"caller": "13912345678", "party_size": 3, "start": "2099-05-01 10:00:00"},
         ).json()
         order = self.env["call.order"].browse(answer["order_id"])
-        self.assertEqual((order.state, order.partner_id), ("self_service", self.customer))
+        self.assertEqual(
+            (order.state, order.partner_id), ("self_service", self.customer)
+        )
         bad = self._post(
             "/call_telephony/gateway/self_service/order",
             {"party_size": 0, "start": "2099-05-01 10:00:00"},
@@ -145,5 +153,9 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
                 }
             ],
         }
-        self.assertEqual(self._post(EVENTS_URL, ack).json()["results"][0]["status"], "ok")
-        self.assertFalse(self._get("/call_telephony/gateway/commands").json()["commands"])
+        self.assertEqual(
+            self._post(EVENTS_URL, ack).json()["results"][0]["status"], "ok"
+        )
+        self.assertFalse(
+            self._get("/call_telephony/gateway/commands").json()["commands"]
+        )

@@ -15,7 +15,11 @@ class TestRecordingAccess(TelephonyCommon, TransactionCase):
             "gw1",
             cls.call_events(
                 "rec-1",
-                ("incoming", 0, {"caller": "13912345678", "hotline_id": cls.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
+                ),
                 ("queued", 1, {"queue_id": cls.queue_a.id}),
                 ("answered", 3, {"agent_id": cls.agent_1.id}),
                 ("recording", 50, {"data": "UklGRgAAAABXQVZF"}),

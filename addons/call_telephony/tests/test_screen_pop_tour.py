@@ -26,3 +26,44 @@ class TestScreenPopTour(TelephonyCommon, HttpCase):
         self.assertEqual(order.caller_number, "+86 139 1234 5678")
         self.assertEqual(order.user_id, self.user_agent_1)
         self.assertEqual(order.party_size, 6)
+
+
+@tagged("post_install", "-at_install")
+class TestSupervisorTour(TelephonyCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_telephony()
+        cls.env["call.agent"].create({"user_id": cls.user_manager_a.id})
+        Event = cls.env["call.gateway.event"].with_user(cls.user_gateway)
+        Event._process_batch(
+            "gw1",
+            cls.call_events(
+                "live-1",
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
+                ),
+                ("queued", 1, {"queue_id": cls.queue_a.id}),
+                ("answered", 5, {"agent_id": cls.agent_1.id}),
+                ("recording", 6, {"data": "UklGRgAAAABXQVZF"}),
+            ),
+        )
+        cls.cdr = cls.env["call.cdr"].search([("call_ref", "=", "live-1")])
+
+    def test_wallboard_listen_and_recording_player(self):
+        self.start_tour(
+            "/odoo/action-call_telephony.call_telephony_wallboard_action",
+            "call_telephony_wallboard_tour",
+            login="tel_manager_a",
+        )
+        command = self.env["call.gateway.command"].search(
+            [("call_ref", "=", "live-1")], limit=1
+        )
+        self.assertEqual(command.command, "listen")
+        self.start_tour(
+            f"/odoo/action-call_telephony.call_cdr_action/{self.cdr.id}",
+            "call_telephony_recording_tour",
+            login="tel_manager_a",
+        )

@@ -19,6 +19,8 @@ class TestScreenPopWebsocket(TelephonyCommon, WebsocketCase):
         cls.setup_telephony()
 
     def _connect_as(self, login):
+        # HttpCase.authenticate drops the previous session: keep each agent's
+        self.session = None
         session = self.authenticate(login, login)
         websocket = self.websocket_connect(cookie=f"session_id={session.sid}")
         last = self.env["bus.bus"].sudo().search([], limit=1, order="id desc").id or 0
@@ -33,9 +35,8 @@ class TestScreenPopWebsocket(TelephonyCommon, WebsocketCase):
         while time.monotonic() < deadline and not found:
             try:
                 frame = websocket.recv()
-            except Exception:  # noqa: BLE001 - timeout: nothing yet
+            except Exception:
                 continue
-            import logging; logging.getLogger("DBG").warning("frame %r", frame[:300])
             if not frame:
                 continue
             for notification in json.loads(frame):
@@ -50,7 +51,11 @@ class TestScreenPopWebsocket(TelephonyCommon, WebsocketCase):
             "gateway": "gw1",
             "events": self.call_events(
                 "ws-1",
-                ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": self.hotline.id},
+                ),
                 ("ringing", 1, {"agent_id": self.agent_1.id}),
             ),
         }

@@ -74,5 +74,32 @@ registry.category("web_tour.tours").add("call_ordering_agent_books_order", {
             content: "The order is confirmed",
             trigger: ".o_statusbar_status button.o_arrow_button_current:contains(Confirmed)",
         },
+        {
+            content: "Back to all orders",
+            trigger: 'a[data-menu-xmlid="call_ordering.call_order_menu"]',
+            run: "click",
+        },
+        {
+            content: "The new order is listed",
+            trigger: ".o_list_renderer .o_data_row:contains(Tour Caller)",
+        },
+        {
+            content: "Kanban by state",
+            trigger: ".o_switch_view.o_kanban",
+            run: "click",
+        },
+        {
+            content: "The order sits in the Confirmed column",
+            trigger: ".o_kanban_group:contains(Confirmed) .o_kanban_record:contains(Tour Caller)",
+        },
+        {
+            content: "Calendar",
+            trigger: ".o_switch_view.o_calendar",
+            run: "click",
+        },
+        {
+            content: "The calendar is shown",
+            trigger: ".o_calendar_renderer",
+        },
     ],
 });

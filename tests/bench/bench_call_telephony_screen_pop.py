@@ -1,0 +1,464 @@
+"""Screen-pop latency inside Odoo: from the gateway's ``ringing`` event to the
+``call_telephony/ring`` bus message arriving on the rung agent's websocket,
+with N calls ringing at once (not collected by pytest).
+
+Odoo runs in multi-worker mode (2 HTTP workers + the gevent websocket worker),
+started by this script on the telephony worker's ports::
+
+    source setup/common.sh; ensure_venv; ensure_postgres; find_odoo
+    $PYTHON tests/bench/bench_call_telephony_screen_pop.py \
+        [--calls 30] [--rounds 5] [--db w_tel_bench]
+
+The database is created with call_telephony and demo data on first use. The
+script creates ``--calls`` agent users, logs each one in over
+``/web/session/authenticate``, opens one websocket per agent on the gevent
+port, announces the calls (``incoming``), then, at one instant, sends one
+``ringing`` event per call (every call its own HTTP request, all in parallel,
+as a gateway with one connection per call would) and, in a second mode, all
+ringing events in one batch. Latency per call = arrival of the card on that
+agent's websocket - moment its ringing request was sent.
+Results go to tests/bench/results/call_telephony.md.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+import websocket
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "tests" / "bench" / "results" / "call_telephony.md"
+DEMO_KEY = "ctgwdemo5f2c8e1a9b7d4036a1e2f3c4d5e6f708"
+HTTP_PORT = 18131
+GEVENT_PORT = 18136
+MAX_SECONDS = 600  # hard bound of the whole run
+
+
+def odoo_command(db, extra):
+    import odoo  # noqa: PLC0415 - importable once find_odoo set PYTHONPATH
+
+    base = Path(odoo.__file__).resolve().parent
+    paths = [str(ROOT / "addons")]
+    if (base.parent / "addons").is_dir():
+        paths.append(str(base.parent / "addons"))
+    paths.append(str(base / "addons"))
+    # a real script path: the prefork server re-executes sys.argv[0] to start
+    # its gevent (websocket) worker
+    return [
+        sys.executable,
+        str(base.parent / "odoo-bin"),
+        "-c",
+        str(ROOT / "odoo.conf"),
+        "--addons-path=" + ",".join(paths),
+        "--db_host=127.0.0.1",
+        "--db_port=" + os.environ.get("PGPORT", "55432"),
+        "--db_user=odoo",
+        "--data-dir=" + str(ROOT / ".local" / "filestore"),
+        "-d",
+        db,
+        f"--db-filter=^{db}$",
+        *extra,
+    ]
+
+
+def ensure_database(db):
+    check = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            os.environ.get("PGPORT", "55432"),
+            "-U",
+            "odoo",
+            "-d",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname='{db}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check.stdout.strip() == "1":
+        return
+    print(f"creating {db} (call_telephony + demo data)...", flush=True)
+    subprocess.run(
+        odoo_command(
+            db, ["-i", "call_telephony", "--stop-after-init", "--log-level=warn"]
+        ),
+        check=True,
+        timeout=900,
+    )
+
+
+def gevent_metadata_shim():
+    """The venv's old pkg_resources (setuptools<70) cannot find the
+    ``zope_interface-*.dist-info`` of recent zope packages, so Odoo's gevent
+    worker dies at start (DistributionNotFound: zope.interface). When that is
+    the case, expose the same distributions under their dotted names in a
+    private folder put on the gevent worker's PYTHONPATH (metadata only: the
+    code imported is the venv's own). Returns that folder or ``None``.
+    """
+    import importlib.metadata  # noqa: PLC0415
+
+    import pkg_resources  # noqa: PLC0415
+
+    try:
+        pkg_resources.require("gevent")
+        return None
+    except pkg_resources.DistributionNotFound:
+        pass
+    shim = Path(tempfile.mkdtemp(prefix="tel_bench_meta_"))
+    for name in ("zope.interface", "zope.event"):
+        version = importlib.metadata.version(name)
+        info = shim / f"{name}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+    return shim
+
+
+def start_odoo(db, workers):
+    cmd = odoo_command(
+        db,
+        [
+            f"--http-port={HTTP_PORT}",
+            f"--gevent-port={GEVENT_PORT}",
+            f"--workers={workers}",
+            "--max-cron-threads=0",
+            "--log-level=warn",
+            "--limit-time-real=120",
+        ],
+    )
+    env = dict(os.environ)
+    shim = gevent_metadata_shim()
+    if shim:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [env.get("PYTHONPATH"), str(shim)])
+        )
+        print(f"gevent metadata shim: {shim}", flush=True)
+    log = open(ROOT / ".local" / "bench_call_telephony_odoo.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            http_ok = requests.get(
+                f"http://127.0.0.1:{HTTP_PORT}/web/health", timeout=2
+            ).ok
+            with socket.create_connection(("127.0.0.1", GEVENT_PORT), timeout=2):
+                pass
+            if http_ok:
+                return proc
+        except (requests.RequestException, OSError):
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("Odoo (HTTP and gevent ports) did not start")
+
+
+def rpc(session, url, model, method, *args, **kwargs):
+    payload = {
+        "jsonrpc": "2.0",
+        "method": "call",
+        "params": {
+            "model": model,
+            "method": method,
+            "args": list(args),
+            "kwargs": kwargs,
+        },
+    }
+    answer = session.post(f"{url}/web/dataset/call_kw", json=payload, timeout=60).json()
+    if "error" in answer:
+        raise RuntimeError(answer["error"]["data"]["message"])
+    return answer["result"]
+
+
+def login(url, db, login_name, password):
+    session = requests.Session()
+    answer = session.post(
+        f"{url}/web/session/authenticate",
+        json={
+            "jsonrpc": "2.0",
+            "params": {"db": db, "login": login_name, "password": password},
+        },
+        timeout=60,
+    ).json()
+    if not answer.get("result", {}).get("uid"):
+        raise RuntimeError(f"login {login_name} failed: {answer}")
+    return session
+
+
+def prepare_agents(url, db, count):
+    admin = login(url, db, "admin", "admin")
+    group = rpc(
+        admin,
+        url,
+        "ir.model.data",
+        "check_object_reference",
+        "call_ordering",
+        "call_ordering_group_agent",
+    )[1]
+    agents = []
+    for index in range(1, count + 1):
+        name = f"bench_agent_{index:02d}"
+        users = rpc(admin, url, "res.users", "search", [("login", "=", name)])
+        if not users:
+            users = [
+                rpc(
+                    admin,
+                    url,
+                    "res.users",
+                    "create",
+                    {
+                        "name": f"Bench Agent {index:02d}",
+                        "login": name,
+                        "password": name,
+                        "groups_id": [(4, group)],
+                    },
+                )
+            ]
+        agent = rpc(admin, url, "call.agent", "search", [("user_id", "=", users[0])])
+        if not agent:
+            agent = [
+                rpc(
+                    admin,
+                    url,
+                    "call.agent",
+                    "create",
+                    {
+                        "user_id": users[0],
+                        "extension": f"3{index:03d}",
+                    },
+                )
+            ]
+        agents.append({"login": name, "agent_id": agent[0]})
+    rpc(
+        admin,
+        url,
+        "call.agent",
+        "write",
+        [a["agent_id"] for a in agents],
+        {"state": "available"},
+    )
+    return agents
+
+
+class AgentSocket(threading.Thread):
+    """One agent's websocket: records when each ring card arrives."""
+
+    def __init__(self, url, ws_url, db, agent):
+        super().__init__(daemon=True)
+        self.agent = agent
+        session = login(url, db, agent["login"], agent["login"])
+        cookie = f"session_id={session.cookies['session_id']}"
+        version = "18.0-3"
+        try:
+            from odoo.addons.bus.websocket import WebsocketConnectionHandler  # noqa: PLC0415
+
+            version = WebsocketConnectionHandler._VERSION
+        except ImportError:
+            pass
+        self.ws = websocket.create_connection(
+            f"{ws_url}/websocket?version={version}", cookie=cookie, timeout=30
+        )
+        self.ws.send(
+            json.dumps({"event_name": "subscribe", "data": {"channels": [], "last": 0}})
+        )
+        self.arrivals = {}
+        self.stopping = False
+
+    def run(self):
+        self.ws.settimeout(1)
+        while not self.stopping:
+            try:
+                frame = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except Exception:
+                return
+            now = time.perf_counter()
+            if not frame:
+                continue
+            for notification in json.loads(frame):
+                message = notification["message"]
+                if message["type"] == "call_telephony/ring":
+                    self.arrivals[message["payload"]["call_id"]] = now
+
+
+def post_events(url, events):
+    return requests.post(
+        f"{url}/call_telephony/gateway/events",
+        data=json.dumps({"gateway": "bench", "events": events}),
+        headers={
+            "Authorization": f"Bearer {DEMO_KEY}",
+            "Content-Type": "application/json",
+        },
+        timeout=120,
+    )
+
+
+def one_round(url, sockets, round_no, batch):
+    stamp = f"{os.getpid()}-{round_no}-{'b' if batch else 'p'}-{time.time():.0f}"
+    calls = [(f"bench-{stamp}-{i}", s) for i, s in enumerate(sockets)]
+    post_events(
+        url,
+        [
+            {
+                "call_id": cid,
+                "seq": 1,
+                "type": "incoming",
+                "ts": time.time(),
+                "data": {"caller": f"1390000{i:04d}"},
+            }
+            for i, (cid, _s) in enumerate(calls)
+        ],
+    )
+    sent = {}
+    ringing = {
+        cid: {
+            "call_id": cid,
+            "seq": 2,
+            "type": "ringing",
+            "ts": time.time(),
+            "data": {"agent_id": s.agent["agent_id"]},
+        }
+        for cid, s in calls
+    }
+    if batch:
+        start = time.perf_counter()
+        for cid, _s in calls:
+            sent[cid] = start
+        post_events(url, list(ringing.values()))
+    else:
+        barrier = threading.Barrier(len(calls))
+
+        def fire(cid):
+            barrier.wait()
+            sent[cid] = time.perf_counter()
+            post_events(url, [ringing[cid]])
+
+        threads = [threading.Thread(target=fire, args=(cid,)) for cid, _s in calls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    deadline = time.time() + 20
+    while time.time() < deadline and not all(cid in s.arrivals for cid, s in calls):
+        time.sleep(0.01)
+    latencies = [
+        (s.arrivals[cid] - sent[cid]) * 1000 for cid, s in calls if cid in s.arrivals
+    ]
+    missing = len(calls) - len(latencies)
+    post_events(
+        url,
+        [
+            {"call_id": cid, "seq": 3, "type": "ended", "ts": time.time(), "data": {}}
+            for cid, _s in calls
+        ],
+    )
+    return latencies, missing
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="w_tel_bench")
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    started = time.time()
+    ensure_database(args.db)
+    proc = start_odoo(args.db, args.workers)
+    url = f"http://127.0.0.1:{HTTP_PORT}"
+    ws_url = f"ws://127.0.0.1:{GEVENT_PORT}"
+    try:
+        agents = prepare_agents(url, args.db, args.calls)
+        sockets = [AgentSocket(url, ws_url, args.db, a) for a in agents]
+        for sock in sockets:
+            sock.start()
+        time.sleep(2)  # let the subscriptions settle
+        one_round(url, sockets, 0, batch=False)  # warm-up (caches, workers)
+        results = {}
+        for batch in (False, True):
+            samples, missing = [], 0
+            for round_no in range(1, args.rounds + 1):
+                if time.time() - started > MAX_SECONDS:
+                    break
+                lat, miss = one_round(url, sockets, round_no, batch)
+                samples += lat
+                missing += miss
+            results["one batch" if batch else "parallel requests"] = (samples, missing)
+        for sock in sockets:
+            sock.stopping = True
+            sock.ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    write_results(args, results)
+
+
+def write_results(args, results):
+    lines = [
+        "# call_telephony benchmark: screen pop",
+        "",
+        "Path measured inside Odoo: the gateway's `ringing` event (HTTP POST",
+        "to `/call_telephony/gateway/events`) → CDR and agent state updated,",
+        "caller card computed (`res.partner.call_caller_card` as the agent) →",
+        "`call_telephony/ring` bus message → arrival on the rung agent's websocket.",
+        "",
+        f"Set-up: Odoo 18 multi-worker (`--workers={args.workers}` + gevent"
+        f" websocket worker on port {GEVENT_PORT}), {args.calls} agents each logged"
+        f" in with its own websocket, {args.calls} calls ringing at once,"
+        f" {args.rounds} rounds per mode after one warm-up round, on this shared"
+        " 2-core machine.",
+        "",
+        "Command:",
+        "",
+        "    source setup/common.sh; ensure_venv; ensure_postgres; find_odoo",
+        "    $PYTHON tests/bench/bench_call_telephony_screen_pop.py"
+        f" --calls {args.calls} --rounds {args.rounds}",
+        "",
+        "| mode | samples | lost | p50 (ms) | p95 (ms) | max (ms) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, (samples, missing) in results.items():
+        if samples:
+            lines.append(
+                f"| {mode} | {len(samples)} | {missing} | "
+                f"{statistics.median(samples):.1f} | {percentile(samples, 0.95):.1f} | "
+                f"{max(samples):.1f} |"
+            )
+        else:
+            lines.append(f"| {mode} | 0 | {missing} | - | - | - |")
+    lines += [
+        "",
+        "Target: p95 < 100 ms. *parallel requests*: each call's ringing event is",
+        "its own HTTP request, all sent at the same instant; *one batch*: all the",
+        "ringing events in one request (every call's latency then includes the",
+        "whole batch).",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Shared helper of the gateway benchmarks: results go to
+tests/bench/results/gateway.md, one section per benchmark."""
+
+import datetime as dt
+import platform
+import re
+from pathlib import Path
+
+import psutil
+
+RESULTS = Path(__file__).resolve().parent / "results" / "gateway.md"
+TITLE = "# SIP gateway benchmarks\n"
+
+
+def write_section(name, body):
+    """Replace (or add) the ``## name`` section of the results file."""
+    text = RESULTS.read_text() if RESULTS.exists() else TITLE
+    stamp = "_%s, %s, %d cores, Python %s_\n\n" % (
+        dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        platform.processor() or platform.machine(),
+        psutil.cpu_count(),
+        platform.python_version(),
+    )
+    section = "## %s\n\n%s%s\n" % (name, stamp, body.rstrip() + "\n")
+    pattern = re.compile(r"^## %s\n.*?(?=^## |\Z)" % re.escape(name), re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section + "\n", text)
+    else:
+        text = text.rstrip() + "\n\n" + section
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text.rstrip() + "\n")

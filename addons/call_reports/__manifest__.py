@@ -13,6 +13,7 @@
         "data/ir_cron_data.xml",
         "report/call_report_cdr_views.xml",
         "report/call_report_traffic_views.xml",
+        "report/call_report_agent_traffic_views.xml",
         "report/call_report_order_views.xml",
         "report/call_report_agent_views.xml",
         "views/call_staffing_plan_views.xml",

@@ -45,7 +45,7 @@ def odoo_args(db):
 
 
 def ensure_database(db, modules="call_ordering"):
-    """Create ``db`` with ``modules`` installed (no demo data) unless it exists."""
+    """Create ``db`` with ``modules`` installed (no demo data), or update them."""
     import psycopg2  # noqa: PLC0415
 
     conn = psycopg2.connect(
@@ -75,15 +75,14 @@ def ensure_database(db, modules="call_ordering"):
             )
             installed = cr.fetchone()[0] == len(modules.split(","))
         conn.close()
-    if installed:
-        return
-    print(f"installing {modules} into {db} ...", flush=True)
+    # an existing database is updated so that it runs the current code
+    print(f"{'updating' if installed else 'installing'} {modules} in {db} ...")
     command = [
         sys.executable,
         "-c",
         "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()",
         *odoo_args(db),
-        "-i",
+        "-u" if installed else "-i",
         modules,
         "--stop-after-init",
         "--no-http",

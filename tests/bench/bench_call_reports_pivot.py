@@ -141,7 +141,7 @@ def build_fixture(env, counts):
         "queues": queues.ids,
         "n_agents": len(agents),
     }
-    cr.execute("SELECT setseed(0.42)")
+    cr.execute("SELECT setseed(0.42)")  # the same data on every machine
     cr.execute(
         """
         INSERT INTO res_partner (name, complete_name, active, type, is_company,
@@ -153,86 +153,139 @@ def build_fixture(env, counts):
     )
     cr.execute("SELECT MIN(id) FROM res_partner WHERE name LIKE 'Bench Customer %%'")
     params["partner0"] = cr.fetchone()[0]
-    # orders: booked over the last 180 days, lunch and dinner
+    # orders: booked over the last 180 days at lunch and dinner (local time
+    # is UTC+8), random customers, handlers, waiters, states and amounts
     cr.execute(
         """
         INSERT INTO call_order (name, partner_id, caller_number, party_size,
             user_id, waiter_id, company_id, currency_id, team_id, channel, state,
             amount, booking_start, booking_end, duration, create_date, write_date,
             create_uid, write_uid)
-        SELECT 'BENCH/' || g,
-            %(partner0)s + (g::bigint * 7919 %% 20000)::integer,
-            '1380' || lpad(((g::bigint * 7919 %% 20000)::integer)::text, 7, '0'),
-            1 + g %% 12,
-            (%(users)s)[1 + g %% %(n_agents)s],
-            (%(users)s)[1 + (g * 3) %% %(n_agents)s],
+        SELECT 'BENCH/' || g, %(partner0)s + customer,
+            '1380' || lpad(customer::text, 7, '0'),
+            1 + floor(r_size * 12)::integer,
+            (%(users)s)[1 + floor(r_user * %(n_agents)s)::integer],
+            (%(users)s)[1 + floor(r_waiter * %(n_agents)s)::integer],
             %(company)s, %(currency)s,
-            (%(teams)s)[1 + g %% 4],
-            (ARRAY['phone', 'phone', 'phone', 'self_service', 'walk_in'])[1 + g %% 5],
-            (ARRAY['closed', 'closed', 'closed', 'left', 'arrived', 'no_show',
-                   'cancelled', 'booked'])[1 + g %% 8],
-            round((50 + random() * 950)::numeric, 2),
-            start, start + interval '2 hours', 2.0, start - interval '1 day',
+            (%(teams)s)[1 + floor(r_user * 4)::integer],
+            CASE WHEN r_channel < 0.8 THEN 'phone'
+                WHEN r_channel < 0.9 THEN 'self_service' ELSE 'walk_in' END,
+            CASE WHEN r_state < 0.55 THEN 'closed' WHEN r_state < 0.65 THEN 'left'
+                WHEN r_state < 0.72 THEN 'arrived' WHEN r_state < 0.78 THEN 'no_show'
+                WHEN r_state < 0.88 THEN 'cancelled' ELSE 'booked' END,
+            round((50 + r_amount * 950)::numeric, 2),
+            start, start + interval '2 hours', 2.0,
+            start - interval '1 day' * (1 + floor(r_lead * 3)),
             start - interval '1 day', 1, 1
         FROM (
-            SELECT g, date_trunc('day', now() - (g %% 180) * interval '1 day')
-                + (ARRAY[interval '3 hours', interval '4 hours',
-                         interval '10 hours', interval '11 hours'])[1 + g %% 4]
-                AS start
+            SELECT g, floor(random() * 20000)::integer AS customer,
+                random() AS r_size, random() AS r_user, random() AS r_waiter,
+                random() AS r_channel, random() AS r_state, random() AS r_amount,
+                random() AS r_lead,
+                date_trunc('day', now()) - floor(random() * 180) * interval '1 day'
+                    + CASE WHEN random() < 0.45
+                        THEN interval '3 hours' + random() * interval '150 minutes'
+                        ELSE interval '9 hours' + random() * interval '210 minutes'
+                    END AS start
             FROM generate_series(1, %(orders)s) g
+            OFFSET 0
         ) s
         """,
         params,
     )
     cr.execute("SELECT MIN(id) FROM call_order WHERE name LIKE 'BENCH/%%'")
     params["order0"] = cr.fetchone()[0]
-    # calls: 180 days, busy at lunch and dinner; every 5th call took an order
+    # calls: 180 days, 09:00-22:00 local with lunch and dinner peaks; agents on
+    # an early (09-15) or a late (15-22) shift; hotlines of unequal weight;
+    # three calls in four answered; waits and talks spread exponentially
     cr.execute(
         """
         INSERT INTO call_cdr (direction, hotline_id, caller_number, callee_number,
             partner_id, agent_id, user_id, queue_id, team_id, start_time,
             answer_time, end_time, wait_seconds, talk_seconds, wrapup_seconds,
-            outcome, order_id, qa_score, company_id, create_date, write_date,
+            outcome, qa_score, company_id, create_date, write_date,
             create_uid, write_uid)
-        SELECT
-            CASE WHEN g %% 10 = 9 THEN 'outbound' ELSE 'inbound' END,
-            (%(hotlines)s)[1 + (g / 3) %% 8],
-            '1380' || lpad(((g::bigint * 7919 %% 20000)::integer)::text, 7, '0'),
-            '4008000001',
-            %(partner0)s + (g::bigint * 7919 %% 20000)::integer,
-            CASE WHEN outcome = 'answered' THEN (%(agents)s)[1 + g %% %(n_agents)s] END,
-            CASE WHEN outcome = 'answered' THEN (%(users)s)[1 + g %% %(n_agents)s] END,
-            (%(queues)s)[1 + g %% 4],
-            (%(teams)s)[1 + g %% 4],
+        SELECT direction,
+            (%(hotlines)s)[hotline],
+            '1380' || lpad(customer::text, 7, '0'), '400800000' || hotline,
+            %(partner0)s + customer,
+            CASE WHEN outcome = 'answered' THEN (%(agents)s)[agent] END,
+            CASE WHEN outcome = 'answered' THEN (%(users)s)[agent] END,
+            (%(queues)s)[1 + hotline %% 4], (%(teams)s)[1 + hotline %% 4],
             start,
             CASE WHEN outcome = 'answered' THEN start + wait * interval '1 second' END,
             start + (wait + talk) * interval '1 second',
             wait, talk,
-            CASE WHEN outcome = 'answered' THEN 10 + g %% 50 ELSE 0 END,
+            CASE WHEN outcome = 'answered' THEN 5 + floor(r_wrap * 60)::integer
+                ELSE 0 END,
             outcome,
-            CASE WHEN g %% 5 = 0 AND g / 5 <= %(orders)s
-                THEN %(order0)s + g / 5 - 1 END,
-            CASE WHEN g %% 7 = 0 THEN 60 + g %% 41 END,
+            CASE WHEN r_qa < 0.1 THEN 50 + floor(r_wrap * 51) END,
             %(company)s, start, start, 1, 1
         FROM (
-            SELECT g, start, outcome,
-                (g * 13) %% 90 AS wait,
-                CASE WHEN outcome = 'answered' THEN 20 + (g * 31) %% 700 ELSE 0 END
-                    AS talk
+            SELECT *,
+                CASE WHEN outcome = 'answered'
+                    THEN least(floor(-ln(1 - r_wait) * 12), 300)::integer
+                    ELSE least(floor(-ln(1 - r_wait) * 40), 600)::integer END AS wait,
+                CASE WHEN outcome = 'answered'
+                    THEN 10 + least(floor(-ln(1 - r_talk) * 170), 1800)::integer
+                    ELSE 0 END AS talk,
+                CASE WHEN local_hour < 15
+                    THEN 1 + floor(r_agent * %(n_agents)s / 2)::integer
+                    ELSE 1 + %(n_agents)s / 2
+                        + floor(r_agent * %(n_agents)s / 2)::integer
+                END AS agent
             FROM (
-                SELECT g,
-                    date_trunc('day', now() - (g %% 180) * interval '1 day')
-                        + interval '1 hour' + (g * 37 %% 50400) * interval '1 second'
-                        AS start,
-                    CASE WHEN g %% 5 = 0 OR g %% 10 = 9 THEN 'answered'
-                        ELSE (ARRAY['answered', 'answered', 'answered', 'answered',
-                                    'answered', 'abandoned', 'overflowed',
-                                    'self_service', 'voicemail', 'blacklisted',
-                                    'answered', 'missed'])[1 + (g * 7) %% 12]
-                    END AS outcome
-                FROM generate_series(1, %(cdrs)s) g
-            ) raw
-        ) calls
+                SELECT g, start, r_agent, r_wait, r_talk, r_wrap, r_qa, customer,
+                    EXTRACT(HOUR FROM start + interval '8 hours') AS local_hour,
+                    CASE WHEN r_dir < 0.1 THEN 'outbound' ELSE 'inbound' END
+                        AS direction,
+                    CASE WHEN r_hot < 0.40 THEN 1 WHEN r_hot < 0.60 THEN 2
+                        WHEN r_hot < 0.70 THEN 3 WHEN r_hot < 0.80 THEN 4
+                        WHEN r_hot < 0.88 THEN 5 WHEN r_hot < 0.94 THEN 6
+                        WHEN r_hot < 0.98 THEN 7 ELSE 8 END AS hotline,
+                    CASE WHEN r_dir < 0.1 OR r_out < 0.75 THEN 'answered'
+                        WHEN r_out < 0.83 THEN 'abandoned'
+                        WHEN r_out < 0.88 THEN 'overflowed'
+                        WHEN r_out < 0.92 THEN 'self_service'
+                        WHEN r_out < 0.95 THEN 'voicemail'
+                        WHEN r_out < 0.97 THEN 'callback'
+                        WHEN r_out < 0.98 THEN 'blacklisted'
+                        ELSE 'missed' END AS outcome
+                FROM (
+                    SELECT g, random() AS r_dir, random() AS r_hot,
+                        random() AS r_out, random() AS r_agent, random() AS r_wait,
+                        random() AS r_talk, random() AS r_wrap, random() AS r_qa,
+                        floor(random() * 20000)::integer AS customer,
+                        date_trunc('day', now())
+                            - floor(random() * 180) * interval '1 day'
+                            + CASE
+                                WHEN random() < 0.3 THEN interval '3 hours'
+                                    + random() * interval '150 minutes'
+                                WHEN random() < 0.5 THEN interval '9 hours'
+                                    + random() * interval '180 minutes'
+                                ELSE interval '1 hour'
+                                    + random() * interval '13 hours'
+                            END AS start
+                    FROM generate_series(1, %(cdrs)s) g
+                    OFFSET 0
+                ) draws
+            ) calls
+        ) detailed
+        """,
+        params,
+    )
+    # one answered inbound call in four took one of the orders
+    cr.execute(
+        """
+        WITH picked AS (
+            SELECT id, row_number() OVER (ORDER BY id) AS position
+            FROM call_cdr
+            WHERE outcome = 'answered' AND direction = 'inbound'
+                AND id %% 4 = 0 AND start_time IS NOT NULL
+        )
+        UPDATE call_cdr c SET order_id = %(order0)s + picked.position - 1
+        FROM picked
+        WHERE picked.id = c.id AND picked.position <= %(orders)s
         """,
         params,
     )
@@ -372,8 +425,12 @@ def main():
             "",
             f"Data: {n_cdrs:,} call records and {n_orders:,} orders over 180 days, "
             f"{own.agents} agents, 8 hotlines, 4 queues, 20,000 customers "
-            f"(generated by SQL{'' if generated else ', reused'}"
-            f"{f' in {generation:.0f} s' if generated else ''}). "
+            f"(generated by SQL with a fixed seed{'' if generated else ', reused'}"
+            f"{f' in {generation:.0f} s' if generated else ''}: random times "
+            "09:00-22:00 local with lunch and dinner peaks, agents on an early or "
+            "a late shift, hotlines of unequal weight, 3 calls in 4 answered, "
+            "exponential waits and talks; one answered inbound call in four "
+            "carries an order). "
             f"Machine: {cr_info} CPU cores shared with other jobs, PostgreSQL 15.",
             "",
             f"The hourly traffic summary `call.report.traffic` holds {n_summary:,} "

@@ -26,20 +26,29 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony" / "gateway" / "tests"))
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
-from gwtest_helpers import GatewayProcess, PhoneProcess, demo_config  # noqa: E402
 from bench_gateway_common import write_section  # noqa: E402
+from gwtest_helpers import GatewayProcess, PhoneProcess, demo_config  # noqa: E402
 
 
 def bench_config(gw_port, agent_port, agents=2):
     config = demo_config(gw_port, agent_port)
-    config["hotlines"][0].update(ivr_menu_id=0, agent_ring_seconds=60, surge_threshold=0)
+    config["hotlines"][0].update(
+        ivr_menu_id=0, agent_ring_seconds=60, surge_threshold=0
+    )
     config["agents"] = [
-        {"id": 100 + i, "name": "Agent %d" % i,
-         "sip_uri": "sip:agent%d@127.0.0.1:%d" % (i, agent_port),
-         "state": "available", "team_ids": [1], "queue_ids": [1]}
+        {
+            "id": 100 + i,
+            "name": f"Agent {i}",
+            "sip_uri": f"sip:agent{i}@127.0.0.1:{agent_port}",
+            "state": "available",
+            "team_ids": [1],
+            "queue_ids": [1],
+        }
         for i in range(agents)
     ]
-    config["queues"][0].update(agent_ids=[100 + i for i in range(agents)], ring_seconds=30)
+    config["queues"][0].update(
+        agent_ids=[100 + i for i in range(agents)], ring_seconds=30
+    )
     return config
 
 
@@ -60,16 +69,18 @@ def phone_stats(phone, timeout=10):
         if len(reports) > before:
             return reports[-1]["calls"]
         phone._pump(0.2)
-    raise AssertionError("no stats from phone %s" % phone.port)
+    raise AssertionError(f"no stats from phone {phone.port}")
 
 
 def loss_of(phones):
-    pkt = lost = 0
+    """RTP packets received, lost (sequence gaps) and calls, over phones."""
+    pkt = lost = calls = 0
     for phone in phones:
-        for s in phone_stats(phone).values():
-            pkt += s["rx_pkt"]
-            lost += s["rx_loss"] + s["jb_lost"] + s["jb_discard"]
-    return pkt, lost
+        for stat in phone_stats(phone).values():
+            pkt += stat["rx_pkt"]
+            lost += stat["rx_loss"] + stat["rx_discard"]
+            calls += 1
+    return pkt, lost, calls, time.monotonic()
 
 
 class Shard:
@@ -80,19 +91,32 @@ class Shard:
         self.index = index
         self.gw_port = 15060 + index
         self.agent_port = 15100 + index
-        snapshot = tmp / ("snapshot-%d.json" % index)
+        snapshot = tmp / f"snapshot-{index}.json"
         snapshot.write_text(json.dumps(bench_config(self.gw_port, self.agent_port)))
         self.gateway = GatewayProcess(
-            self.gw_port, tmp / ("spool-%d" % index), "", rtp_port=40000 + 100 * index,
+            self.gw_port,
+            tmp / f"spool-{index}",
+            "",
+            rtp_port=40000 + 100 * index,
             extra=["--snapshot-file", str(snapshot)],
-            env={"CALL_GATEWAY_PJSIP_LOG_LEVEL": "0", "CALL_GATEWAY_LOG_LEVEL": "WARNING",
-                 "CALL_GATEWAY_PROMPT_DIR": str(tmp / "prompts"),
-                 "CALL_GATEWAY_LANGUAGE": "en"},
+            env={
+                "CALL_GATEWAY_PJSIP_LOG_LEVEL": "0",
+                "CALL_GATEWAY_LOG_LEVEL": "WARNING",
+                "CALL_GATEWAY_PROMPT_DIR": str(tmp / "prompts"),
+                "CALL_GATEWAY_LANGUAGE": "en",
+            },
         )
-        self.agents = PhoneProcess(self.agent_port, "agents", answer="*=0.2", tone=440,
-                                   rtp_port=20000 + 100 * index, lifetime=900, max_calls=4)
+        self.agents = PhoneProcess(
+            self.agent_port,
+            "agents",
+            answer="*=0.2",
+            tone=440,
+            rtp_port=20000 + 100 * index,
+            lifetime=900,
+            max_calls=4,
+        )
         self.caller = caller
-        self.spool = tmp / ("spool-%d" % index)
+        self.spool = tmp / f"spool-{index}"
 
     def start(self):
         self.gateway.start()
@@ -100,8 +124,11 @@ class Shard:
         return self
 
     def answered(self):
-        return sum(1 for e in self.agents.events
-                   if e["event"] == "state" and e.get("state") == "CONFIRMED")
+        return sum(
+            1
+            for e in self.agents.events
+            if e["event"] == "state" and e.get("state") == "CONFIRMED"
+        )
 
     def stop(self):
         self.agents.quit()
@@ -118,20 +145,28 @@ def run(steps, hold):
     placed = 0
     try:
         for i in range((shards_needed + 1) // 2):
-            callers.append(PhoneProcess(15140 + i, "13800000000", tone=660,
-                                        rtp_port=50000 + 100 * i, lifetime=900,
-                                        max_calls=4).start())
+            callers.append(
+                PhoneProcess(
+                    15140 + i,
+                    "13800000000",
+                    tone=660,
+                    rtp_port=50000 + 100 * i,
+                    lifetime=900,
+                    max_calls=4,
+                ).start()
+            )
         for index in range(shards_needed):
             shards.append(Shard(index, tmp, callers[index // 2]).start())
         procs = [psutil.Process(s.gateway.proc.pid) for s in shards]
         phone_procs = [psutil.Process(p.proc.pid) for p in callers] + [
-            psutil.Process(s.agents.proc.pid) for s in shards]
+            psutil.Process(s.agents.proc.pid) for s in shards
+        ]
         for step in steps:
             while placed < step:
                 shard = shards[placed // 2]
                 placed += 1
-                shard.caller.call("b%d" % placed, "sip:4008001234@127.0.0.1:%d"
-                                  % shard.gw_port, "13800000000")
+                uri = f"sip:4008001234@127.0.0.1:{shard.gw_port}"
+                shard.caller.call(f"b{placed}", uri, "13800000000")
                 time.sleep(0.1)
             deadline = time.monotonic() + 40
             while time.monotonic() < deadline:
@@ -142,54 +177,64 @@ def run(steps, hold):
                 time.sleep(0.2)
             time.sleep(2.0)
             active = [s for s in shards if s.index < (placed + 1) // 2]
-            ears = [*{id(s.caller): s.caller for s in active}.values(),
-                    *(s.agents for s in active)]
-            pkt0, lost0 = loss_of(ears)
+            ears = [
+                *{id(s.caller): s.caller for s in active}.values(),
+                *(s.agents for s in active),
+            ]
+            pkt0, lost0, _calls, t0 = loss_of(ears)
             cpus = sample_cpu(procs + phone_procs, hold)
-            pkt1, lost1 = loss_of(ears)
+            pkt1, lost1, legs, t1 = loss_of(ears)
             machine = psutil.cpu_percent(interval=1.0)
-            pkts, lost = pkt1 - pkt0, max(lost1 - lost0, 0)
+            pkts = pkt1 - pkt0
+            # 20 ms packets: 50 per second per leg are expected; frames the
+            # bridge failed to produce are missing packets, not only seq gaps
+            expected = 50.0 * legs * (t1 - t0)
+            lost = max(lost1 - lost0, expected - pkts, 0)
             row = {
                 "calls": step,
                 "answered": sum(s.answered() for s in shards),
                 "gateways": len(active),
                 "gw_cpu": sum(cpus[: len(procs)]),
-                "phones_cpu": sum(cpus[len(procs):]),
+                "phones_cpu": sum(cpus[len(procs) :]),
                 "machine_cpu": machine,
                 "packets": pkts,
-                "lost": lost,
-                "loss_pct": 100.0 * lost / pkts if pkts else 100.0,
+                "lost": int(lost),
+                "loss_pct": 100.0 * lost / expected if expected else 100.0,
             }
             rows.append(row)
             print(row, flush=True)
-            if row["loss_pct"] > 1.0 or machine > 97:
+            if row["loss_pct"] > 2.0:
                 break
         for caller in callers:
             for i in range(1, placed + 1):
-                caller.send(cmd="hangup", id="b%d" % i)
+                caller.send(cmd="hangup", id=f"b{i}")
         time.sleep(5)
     finally:
         for s in shards:
             s.stop()
         for caller in callers:
             caller.quit()
-    recordings = sum(len(list((s.spool / "recordings").glob("c-*.wav"))) for s in shards)
+    recordings = sum(
+        len(list((s.spool / "recordings").glob("c-*.wav"))) for s in shards
+    )
     return rows, recordings, placed
 
 
 def report(rows, recordings, placed, hold):
-    good = [r for r in rows if r["loss_pct"] <= 1.0 and r["answered"] >= r["calls"]]
+    good = [r for r in rows if r["loss_pct"] <= 2.0 and r["answered"] >= r["calls"]]
     best = good[-1] if good else None
     lines = [
         "Concurrent bridged calls, each recorded (both parties mixed into one 8 kHz "
         "WAV), G.711 u-law, 20 ms frames, real SIP/RTP over loopback. The "
         "pjsua2-python 2.15.1 wheel is compiled with PJSUA_MAX_CALLS = 4, so one "
         "gateway process holds 4 SIP legs = 2 bridged calls; the load is spread over "
-        "gateway processes (shards) as a SIP proxy or the trunk would spread it. "
-        "Callers and agents are pjsua2 phone processes on the same 2-core machine "
-        "(also shared with the other workers' jobs). CPU sampled over %d s per step "
-        "(100 %% = one core); loss = RTP packets lost + jitter-buffer discards seen "
-        "by both phones of each call." % hold,
+        "gateway processes (shards) as a SIP proxy or the trunk would spread it; all "
+        "of them run from the start, so their CPU includes the idle ones. Callers "
+        "and agents are pjsua2 phone processes on the same 2-core machine, which "
+        "the other workers' jobs kept busy (machine CPU column). CPU sampled over "
+        f"{hold} s per step (100 % = one core); loss = RTP packets that did not "
+        "arrive at the phones (50 per second per leg expected, 20 ms frames) or "
+        "arrived out of sequence; a step passes below 2 % loss.",
         "",
         "| calls | answered | gateway processes | gateways CPU % | phones CPU % "
         "| machine CPU % | RTP packets | lost | loss % |",
@@ -197,26 +242,25 @@ def report(rows, recordings, placed, hold):
     ]
     for r in rows:
         lines.append(
-            "| %(calls)d | %(answered)d | %(gateways)d | %(gw_cpu).0f | "
-            "%(phones_cpu).0f | %(machine_cpu).0f | %(packets)d | %(lost)d | "
-            "%(loss_pct).2f |" % r
+            f"| {r['calls']} | {r['answered']} | {r['gateways']} | {r['gw_cpu']:.0f} "
+            f"| {r['phones_cpu']:.0f} | {r['machine_cpu']:.0f} | {r['packets']} "
+            f"| {r['lost']} | {r['loss_pct']:.2f} |"
         )
     lines.append("")
     if best:
-        cores = max(best["gw_cpu"] / 100.0, 0.01)
+        per_core = best["calls"] / max(best["gw_cpu"] / 100.0, 0.01)
         lines.append(
-            "**Result:** %d concurrent bridged, recorded calls with %.2f %% loss; "
-            "the gateways used %.0f %% of one core in total, i.e. about **%d calls "
-            "per core** for the gateway itself (the phones simulating the callers "
-            "and agents used %.0f %% more)."
-            % (best["calls"], best["loss_pct"], best["gw_cpu"],
-               best["calls"] / cores, best["phones_cpu"])
+            f"**Result:** {best['calls']} concurrent bridged, recorded calls with "
+            f"{best['loss_pct']:.2f} % loss; the gateways used {best['gw_cpu']:.0f} % "
+            f"of one core in total, i.e. about **{per_core:.0f} calls per core** for "
+            "the gateway itself (the phones simulating the callers and agents used "
+            f"{best['phones_cpu']:.0f} % more)."
         )
     else:
         lines.append("**Result:** no step met the criteria (see the table).")
     lines.append("")
     lines.append(
-        "Recording files closed after hang-up: %d of %d calls." % (recordings, placed)
+        f"Recording files closed after hang-up: {recordings} of {placed} calls."
     )
     return "\n".join(lines)
 

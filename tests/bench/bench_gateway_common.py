@@ -15,14 +15,14 @@ TITLE = "# SIP gateway benchmarks\n"
 def write_section(name, body):
     """Replace (or add) the ``## name`` section of the results file."""
     text = RESULTS.read_text() if RESULTS.exists() else TITLE
-    stamp = "_%s, %s, %d cores, Python %s_\n\n" % (
-        dt.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-        platform.processor() or platform.machine(),
-        psutil.cpu_count(),
-        platform.python_version(),
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = platform.processor() or platform.machine()
+    stamp = (
+        f"_{when}, {machine}, {psutil.cpu_count()} cores, "
+        f"Python {platform.python_version()}_\n\n"
     )
-    section = "## %s\n\n%s%s\n" % (name, stamp, body.rstrip() + "\n")
-    pattern = re.compile(r"^## %s\n.*?(?=^## |\Z)" % re.escape(name), re.S | re.M)
+    section = "## {}\n\n{}{}\n".format(name, stamp, body.rstrip() + "\n")
+    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _m: section + "\n", text)
     else:

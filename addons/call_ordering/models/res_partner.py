@@ -244,10 +244,21 @@ class ResPartner(models.Model):
             return self.browse()
         refs = self._call_next_customer_refs(len(vals_list))
         rows = [
-            dict(vals, call_customer_ref=ref)
-            for vals, ref in zip(vals_list, refs, strict=True)
+            dict(
+                vals,
+                call_customer_ref=ref,
+                **self._call_bulk_computed_values(vals, normalized),
+            )
+            for vals, ref, normalized in zip(
+                vals_list, refs, normalized_list, strict=True
+            )
         ]
         partner_ids = bulk_insert(self, rows)
+        # a customer without parent is its own commercial entity
+        self.env.cr.execute(
+            "UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)",
+            [partner_ids],
+        )
         number_rows = []
         for partner_id, vals, normalized in zip(
             partner_ids, rows, normalized_list, strict=True
@@ -271,12 +282,50 @@ class ResPartner(models.Model):
         bulk_insert(self.env["call.partner.number"], number_rows)
         self.env.invalidate_all()
         partners = self.browse(partner_ids)
-        given = set().union(*rows) if rows else set()
+        given = set().union(*rows) | {"commercial_partner_id"}
         for field in self._fields.values():
-            if field.store and field.compute and field.name not in given:
+            # images derive from image_1920, which an import never sets: they stay
+            # empty (computing them would read attachments one record at a time)
+            if (
+                field.store
+                and field.compute
+                and field.name not in given
+                and field.type not in ("binary", "image")
+            ):
                 self.env.add_to_compute(field, partners)
         self.env.flush_all()
         return partners
+
+    @api.model
+    def _call_bulk_computed_values(self, vals, normalized):
+        """Stored computed fields of a new top-level contact that the import
+        already knows, so that the ORM need not recompute them one by one.
+
+        Same results as res.partner's computes for a contact without parent:
+        ``commercial_company_name`` is its company name, ``complete_name`` is
+        "company, name", ``phone_sanitized`` the first valid of mobile/phone in
+        E.164.
+        """
+        name = (vals.get("name") or "").strip()
+        company_name = vals.get("company_name") or False
+        sanitized = next(
+            (
+                normalized[fname].e164
+                for fname in ("mobile", "phone")
+                if fname in normalized
+                and normalized[fname].e164
+                and normalized[fname].is_valid
+            ),
+            False,
+        )
+        return {
+            "commercial_company_name": company_name,
+            "complete_name": f"{company_name}, {name}" if company_name else name,
+            "phone_sanitized": sanitized,
+            "call_has_invalid_number": any(
+                not (result.e164 and result.is_valid) for result in normalized.values()
+            ),
+        }
 
     @api.model
     def _call_next_customer_refs(self, count):

@@ -108,6 +108,15 @@ class TestImport(CallOrderingCase):
         self.assertEqual(qian.call_number_ids.company_id, self.company)
         zhao = self.env["res.partner"]._call_search_by_number("01060001111")
         self.assertEqual(zhao.company_name, "新华书店")
+        self.assertEqual(zhao.complete_name, "新华书店, 赵六")
+        self.assertEqual(zhao.commercial_company_name, "新华书店")
+        self.assertEqual(zhao.phone_sanitized, "+8613700001111")
+        # what the ORM computes for the same values
+        twin = self.env["res.partner"].create(
+            {"name": "赵六", "company_name": "新华书店", "mobile": "13700001111"}
+        )
+        for fname in ("complete_name", "commercial_company_name", "phone_sanitized"):
+            self.assertEqual(zhao[fname], twin[fname], fname)
 
     def test_bad_rows_are_reported_and_downloadable(self):
         rows = [

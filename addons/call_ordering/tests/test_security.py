@@ -112,9 +112,7 @@ class TestSecurity(CallOrderingCase):
         self.assertEqual(orders, self.order | self.other_order)
 
     def test_order_cannot_mix_companies(self):
-        from odoo.exceptions import UserError as CompanyError
-
-        with self.assertRaises(CompanyError):
+        with self.assertRaisesRegex(UserError, "Incompatible companies"):
             self.env["call.order"].create(
                 {
                     "partner_id": self.wang_other.id,

@@ -20,16 +20,12 @@ class CallCdr(models.Model):
     def unlink(self):
         hours = self.mapped("start_time")
         result = super().unlink()
-        self.env["call.report.cube"].sudo()._sync_all_cubes(
-            [hour for hour in hours if hour]
-        )
+        self.env["call.report.cube"]._queue_hours(hours)
         return result
 
     def _call_reports_sync_traffic(self, hours):
-        """Keep the hourly traffic summary of the touched hours exact."""
-        self.env["call.report.cube"].sudo()._sync_all_cubes(
-            [hour for hour in hours if hour]
-        )
+        """Keep the hourly traffic cubes of the touched hours exact."""
+        self.env["call.report.cube"]._queue_hours(hours)
 
     def _call_reports_notify(self):
         """Tell open dashboards to refresh and check the queues' thresholds."""

@@ -120,6 +120,14 @@ class CallReportAgent(models.Model):
             LEFT JOIN res_company rc ON rc.id = m.company_id
         """
 
+    def _read_group(self, domain, groupby=(), aggregates=(), **kwargs):
+        self.env["call.report.cube"]._sync_pending_hours()
+        return super()._read_group(domain, groupby, aggregates, **kwargs)
+
+    def search_fetch(self, domain, field_names, offset=0, limit=None, order=None):
+        self.env["call.report.cube"]._sync_pending_hours()
+        return super().search_fetch(domain, field_names, offset, limit, order)
+
     def init(self):
         self.env["call.report.agent.traffic"]._ensure_table()
         drop_view_if_exists(self.env.cr, self._table)

@@ -8,6 +8,7 @@ from .call_report_cdr import DURATION_BUCKETS, OUTCOMES, WEEKDAYS, local_time
 # advisory lock namespace of the summary's hours (any constant int4)
 LOCK_NAMESPACE = 61606
 CUBES = ("call.report.traffic", "call.report.agent.traffic")
+PENDING_KEY = "call_reports.pending_hours"
 # measures whose value over a group is a ratio of two sums, not an average
 # of the rows' ratios: field -> (SQL numerator, SQL denominator, factor)
 RATIOS = {
@@ -272,6 +273,40 @@ class CallReportCube(models.AbstractModel):
         """Sum the given hours again in every cube."""
         for model in CUBES:
             self.env[model]._sync_hours(hours)
+
+    @api.model
+    def _queue_hours(self, hours):
+        """Remember hours whose calls changed; they are summed again once,
+        just before the transaction commits (or before a cube is read in it).
+        """
+        hours = {
+            hour.replace(minute=0, second=0, microsecond=0) for hour in hours if hour
+        }
+        if not hours:
+            return
+        data = self.env.cr.precommit.data
+        if PENDING_KEY not in data:
+            data[PENDING_KEY] = set()
+            self.env.cr.precommit.add(self._sync_pending_hours)
+        data[PENDING_KEY].update(hours)
+
+    @api.model
+    def _sync_pending_hours(self):
+        """Sum again the hours queued in this transaction."""
+        hours = self.env.cr.precommit.data.get(PENDING_KEY)
+        if hours:
+            pending = set(hours)
+            hours.clear()
+            # the cubes are technical aggregates: the rules apply on reading
+            self.sudo()._sync_all_cubes(pending)
+
+    def _read_group(self, domain, groupby=(), aggregates=(), **kwargs):
+        self._sync_pending_hours()
+        return super()._read_group(domain, groupby, aggregates, **kwargs)
+
+    def search_fetch(self, domain, field_names, offset=0, limit=None, order=None):
+        self._sync_pending_hours()
+        return super().search_fetch(domain, field_names, offset, limit, order)
 
 
 class CallReportTraffic(models.Model):

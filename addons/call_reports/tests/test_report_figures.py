@@ -1,4 +1,8 @@
+from datetime import datetime
+
 from odoo.tests import tagged
+
+from odoo.addons.call_reports.report.call_report_traffic import PENDING_KEY
 
 from .common import CallReportsCase
 
@@ -189,8 +193,13 @@ class TestTrafficSummary(CallReportsCase):
         "qa_score:avg",
     ]
 
-    def summary(self, groupby=()):
-        return self.env["call.report.traffic"]._read_group(
+    def summary(self, groupby=(), model=None):
+        model = model or (
+            "call.report.agent.traffic"
+            if "user_id" in groupby
+            else "call.report.traffic"
+        )
+        return self.env[model]._read_group(
             self.company_domain(), groupby=list(groupby), aggregates=self.AGGREGATES
         )
 
@@ -213,6 +222,7 @@ class TestTrafficSummary(CallReportsCase):
 
     def test_totals_are_ratios_of_sums(self):
         [row] = self.summary()
+        self.assertEqual(self.summary(model="call.report.agent.traffic"), [row])
         calls, answered, wait, wait_max, sl, abandon, conversion, aht, qa = row
         self.assertEqual((calls, answered, wait_max), (6, 4, 45))
         self.assertAlmostEqual(wait, 90 / 6)
@@ -226,6 +236,7 @@ class TestTrafficSummary(CallReportsCase):
         for groupby in (
             ["hour"],
             ["hour", "user_id"],
+            ["user_id", "outcome"],
             ["hotline_id", "outcome"],
             ["weekday", "direction"],
             ["duration_bucket"],
@@ -250,16 +261,50 @@ class TestTrafficSummary(CallReportsCase):
         self.cdrs[0].unlink()
         self.assertEqual(self.summary()[0][0], 5)
         self.assertSameFigures(["hotline_id", "outcome"])
+        self.assertSameFigures(["user_id", "weekday"])
+
+    def test_changes_are_summed_once_before_commit(self):
+        self.env.cr.precommit.run()  # the set-up's calls are summed
+
+        def wrapup_total():
+            self.env.cr.execute(
+                "SELECT SUM(wrapup_seconds) FROM call_report_agent_traffic"
+                " WHERE company_id = %s",
+                [self.company.id],
+            )
+            return self.env.cr.fetchone()[0]
+
+        self.assertEqual(wrapup_total(), 30 + 20 + 10)
+        self.cdrs[0].write({"wrapup_seconds": 130})
+        self.cdrs[1].write({"wrapup_seconds": 120})
+        pending = self.env.cr.precommit.data[PENDING_KEY]
+        self.assertEqual(pending, {datetime(2026, 3, 2, 2, 0)})
+        self.assertEqual(wrapup_total(), 60)  # not summed yet
+        self.env.cr.precommit.run()  # what a commit does first
+        self.assertEqual(wrapup_total(), 130 + 120 + 10)
 
     def test_rebuild_gives_the_same_rows(self):
-        before = self.summary(["hour", "hotline_id", "outcome"])
-        self.env["call.report.traffic"]._rebuild()
-        self.assertEqual(self.summary(["hour", "hotline_id", "outcome"]), before)
+        for model, groupby in [
+            ("call.report.traffic", ["hour", "hotline_id", "outcome"]),
+            ("call.report.agent.traffic", ["hour", "user_id", "outcome"]),
+        ]:
+            before = self.summary(groupby)
+            self.env[model]._rebuild()
+            self.assertEqual(self.summary(groupby), before)
 
     def test_agent_sees_only_own_summary_rows(self):
         rows = (
-            self.env["call.report.traffic"]
+            self.env["call.report.agent.traffic"]
             .with_user(self.user_a)
             ._read_group(self.company_domain(), aggregates=["call_count:sum"])
         )
         self.assertEqual(rows, [(3,)])
+
+    def test_hotline_traffic_is_for_managers_of_the_team(self):
+        traffic = self.env["call.report.traffic"]
+        self.assertFalse(traffic.with_user(self.user_a).has_access("read"))
+        [(calls,)] = traffic.with_user(self.leader)._read_group(
+            self.company_domain(), aggregates=["call_count:sum"]
+        )
+        # the team's queue only: the outbound call has no queue
+        self.assertEqual(calls, 5)

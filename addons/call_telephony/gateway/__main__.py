@@ -8,6 +8,7 @@ import os
 import sys
 
 from .config import DEMO_API_KEY, GatewayConfig
+from .runner import Gateway
 
 
 def parse_args(argv=None):
@@ -86,8 +87,6 @@ def main(argv=None):
             "no API key (CALL_GATEWAY_API_KEY): Odoo will refuse the events; "
             "they stay in the spool"
         )
-    from .runner import Gateway
-
     Gateway(config).run()
     logging.shutdown()
     # pjsua2 objects must not be finalised after libDestroy(): leave now.

@@ -24,7 +24,9 @@ import time
 import pjsua2 as pj
 
 from . import acd
+from .media import repair_wav
 from .prompts import PromptLibrary
+from .sessions import InboundSession, run_command
 from .snapshot import Snapshot
 
 _logger = logging.getLogger(__name__)
@@ -217,8 +219,6 @@ class Engine:
     def recover(self):
         """Close the calls a crashed run left open as ``interrupted``; what
         was recorded of them is repaired and uploaded first."""
-        from .media import repair_wav
-
         recovered = []
         for call_id, info in self.spool.open_calls():
             path = info.get("recording")
@@ -342,9 +342,7 @@ class Engine:
         cfg = self.config
         host = cfg.public_host or cfg.sip_host
         local = GatewayAccount(self)
-        local.create(
-            self._account_config(f"sip:gateway@{host}:{cfg.sip_port}"), True
-        )
+        local.create(self._account_config(f"sip:gateway@{host}:{cfg.sip_port}"), True)
         self.accounts.append(local)
         if cfg.register_uri:
             acfg = self._account_config(cfg.register_uri)
@@ -408,8 +406,6 @@ class Engine:
         final = len(header) == 8 and header[4:8] != b"\0\0\0\0"
         if final or time.monotonic() >= deadline:
             if not final and path:
-                from .media import repair_wav
-
                 repair_wav(path)
             self.guard(then)
             return
@@ -495,8 +491,6 @@ class Engine:
         return sum(1 for s in self.sessions.values() if s.direction == "inbound")
 
     def on_incoming(self, account, prm):
-        from .sessions import InboundSession
-
         leg = self.new_leg(None, "caller", account, prm.callId)
         info = leg.getInfo()
         caller = uri_user(info.remoteUri)
@@ -588,6 +582,4 @@ class Engine:
         self.post(self._command, payload)
 
     def _command(self, payload):
-        from .sessions import run_command
-
         run_command(self, payload)

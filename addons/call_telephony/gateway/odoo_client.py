@@ -10,6 +10,7 @@ import threading
 import time
 
 import requests
+import websocket  # websocket-client
 
 _logger = logging.getLogger(__name__)
 
@@ -302,8 +303,6 @@ class CommandListener(threading.Thread):
             _logger.exception("command %s failed", payload)
 
     def run(self):
-        import websocket  # websocket-client
-
         delay = 1.0
         while not self.stopping.is_set():
             try:
@@ -339,8 +338,6 @@ class CommandListener(threading.Thread):
             delay = min(delay * 2, 10.0)
 
     def _read(self, ws):
-        import websocket
-
         ws.settimeout(60)
         while not self.stopping.is_set():
             try:

@@ -206,7 +206,7 @@ class Phone:
 
     def incoming(self, account, call_id):
         self.counter += 1
-        call = PhoneCall(self, account, "in%d" % self.counter, call_id)
+        call = PhoneCall(self, account, f"in{self.counter}", call_id)
         info = call.getInfo()
         to_user = _user(info.localUri)
         self.calls[call.name] = call

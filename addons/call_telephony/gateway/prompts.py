@@ -1,3 +1,5 @@
+# Chinese prompts use Chinese (full-width) punctuation:
+# ruff: noqa: RUF001
 """Voice prompts, generated with espeak-ng and sox at first use.
 
 Nothing binary is shipped: each prompt text (the built-in catalogue below, or
@@ -60,7 +62,8 @@ CATALOGUE = {
         "menu": "For orders press 1. For self service ordering press 2. "
         "To leave a message press 9. To hear this again press star.",
         "invalid": "Sorry, that is not a valid choice.",
-        "queue_wait": "All our agents are busy. Please hold, we will be with you shortly.",
+        "queue_wait": "All our agents are busy. "
+        "Please hold, we will be with you shortly.",
         "position": "You are caller number",
         "position_after": "in the queue.",
         "blacklisted": "Sorry, your number cannot reach this line. Goodbye.",
@@ -74,17 +77,19 @@ CATALOGUE = {
         "for example 1830 for half past six in the evening.",
         "ss_checking": "Checking availability, please hold.",
         "ss_available": "A table is available.",
-        "ss_unavailable": "Sorry, that time is fully booked. Please choose another time.",
+        "ss_unavailable": "Sorry, that time is fully booked. "
+        "Please choose another time.",
         "ss_confirm": "To confirm press 1. To change the time press 2.",
         "ss_order_number": "Your booking is made. Your order number is",
-        "ss_order_later": "Your request is noted; our staff will confirm it with you soon.",
+        "ss_order_later": "Your request is noted; "
+        "our staff will confirm it with you soon.",
         "voicemail": "Please leave a message after the tone, then press hash.",
         "member": "Please enter your member number, then press hash.",
         "member_ok": "Thank you, you are verified.",
         "goodbye": "Thank you for calling. Goodbye.",
         "callee_wait": "Connecting your call, please hold.",
         **{
-            "digit_%d" % d: w
+            f"digit_{d}": w
             for d, w in enumerate(
                 "zero one two three four five six seven eight nine".split()
             )
@@ -139,8 +144,13 @@ class PromptLibrary:
         target = os.path.join(self.directory, "hold-music.wav")
         if not os.path.exists(target):
             with self._lock:
+                chord = (
+                    "synth 1.2 sine 440 sine 554 sine 659 channels 1 "
+                    "fade q 0.1 1.2 0.3 vol 0.15 repeat 3"
+                )
+                tmp = target + ".tmp.wav"
                 self._sox(
-                    ["-n", "-r", "8000", "-c", "1", "-b", "16", target + ".tmp.wav", *"synth 1.2 sine 440 sine 554 sine 659 channels 1 " "fade q 0.1 1.2 0.3 vol 0.15 repeat 3".split()]
+                    ["-n", "-r", "8000", "-c", "1", "-b", "16", tmp, *chord.split()]
                 )
                 os.replace(target + ".tmp.wav", target)
         return target

@@ -15,6 +15,7 @@ from .acd import OverflowPlan, any_agent_could_answer
 from .blacklist import blocked_entry
 from .dialogs import IvrSession, SelfServiceDialog
 from .odoo_client import OdooError, OdooUnavailable
+from .snapshot import IvrOption
 
 _logger = logging.getLogger(__name__)
 
@@ -375,7 +376,7 @@ class InboundSession(Session):
     def _menu_prompt(self, options):
         lang = self.engine.prompts.language
         if lang == "zh":
-            text = "，".join(f"{o.label}请按{o.key}" for o in options)
+            text = "\uff0c".join(f"{o.label}请按{o.key}" for o in options)
         else:
             text = ". ".join(f"For {o.label} press {o.key}" for o in options)
         return ["text:" + text]
@@ -419,8 +420,6 @@ class InboundSession(Session):
             def on_timeout(inner):
                 self.dialog = None
                 return [("route", _queue_option)]
-
-        from .snapshot import IvrOption
 
         _queue_option = IvrOption(
             key="", action="queue", queue_id=self.hotline.queue_id
@@ -761,9 +760,7 @@ class InboundSession(Session):
         if self.caller_audio is None:
             return
         self.state = "voicemail"
-        path = os.path.join(
-            self.engine.recordings_dir, f"{self.call_id}-voicemail.wav"
-        )
+        path = os.path.join(self.engine.recordings_dir, f"{self.call_id}-voicemail.wav")
         recorder = pj.AudioMediaRecorder()
         try:
             recorder.createRecorder(path)
@@ -793,7 +790,7 @@ class InboundSession(Session):
             self.state = "voicemail_done"
             self.play(["goodbye"], self.caller_audio, then=self._hangup_after_prompt)
 
-    # -- transfer and commands ----------------------------------------------------------
+    # -- transfer and commands ---------------------------------------------
     def transfer(self, to_agent_id, to_uri, command_id, attended=False):
         """Blind (default): the agent leaves, the caller hears hold music while
         the new agent rings. Attended: the first agent stays until the new

@@ -175,7 +175,8 @@ class Spool:
     def open_calls(self):
         with self._lock:
             rows = self._db.execute(
-                "SELECT call_id, info FROM call WHERE closed_at IS NULL ORDER BY opened_at"
+                "SELECT call_id, info FROM call WHERE closed_at IS NULL"
+                " ORDER BY opened_at"
             ).fetchall()
         return [(r[0], json.loads(r[1])) for r in rows]
 
@@ -215,6 +216,7 @@ class Spool:
         order it asks for exists in Odoo)."""
         with self._lock:
             self._db.execute(
-                "UPDATE event SET kind = ?, payload = ? WHERE id = ? AND sent_at IS NULL",
+                "UPDATE event SET kind = ?, payload = ?"
+                " WHERE id = ? AND sent_at IS NULL",
                 (kind, json.dumps(payload), event_id),
             )

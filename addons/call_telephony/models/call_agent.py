@@ -21,6 +21,14 @@ class CallAgent(models.Model):
     _inherit = ["call.telephony.config.mixin"]
     _description = "Telephony Agent"
     _order = "name, id"
+    _telephony_live_fields = (
+        "state",
+        "state_since",
+        "pause_reason",
+        "idle_since",
+        "wrapup_until",
+        "current_call_ref",
+    )
 
     user_id = fields.Many2one(
         "res.users", required=True, ondelete="cascade", index=True
@@ -228,7 +236,11 @@ class CallAgent(models.Model):
             agent.user_id.partner_id._bus_send(
                 "call_telephony/agent_state", agent._state_payload()
             )
-        self.env["call.cdr"]._notify_wallboard("agent_state")
+        if not (
+            state == "ringing" and self.env.context.get("call_telephony_gateway_event")
+        ):
+            # a ringing agent shows on the wallboard at its next refresh
+            self.env["call.cdr"]._notify_wallboard("agent_state")
 
     def _expire_wrapup(self):
         """Agents whose wrap-up time is over become available again."""

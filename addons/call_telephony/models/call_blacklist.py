@@ -12,6 +12,7 @@ class CallBlacklist(models.Model):
     _description = "Blacklisted Number"
     _order = "number, id"
     _rec_name = "number"
+    _telephony_live_fields = ("blocked_count",)
 
     number = fields.Char(required=True)
     number_digits = fields.Char(

@@ -8,6 +8,10 @@ class CallTelephonyConfigMixin(models.AbstractModel):
     _name = "call.telephony.config.mixin"
     _description = "Telephony configuration (versioned for the gateway)"
 
+    #: fields the gateway itself reports (live state): their changes made by
+    #: gateway events do not bump the configuration version
+    _telephony_live_fields = ()
+
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
@@ -16,7 +20,9 @@ class CallTelephonyConfigMixin(models.AbstractModel):
 
     def write(self, vals):
         result = super().write(vals)
-        self.env["call.gateway.command"]._config_changed()
+        from_gateway = self.env.context.get("call_telephony_gateway_event")
+        if not (from_gateway and set(vals) <= set(self._telephony_live_fields)):
+            self.env["call.gateway.command"]._config_changed()
         return result
 
     def unlink(self):

@@ -259,7 +259,7 @@ class RecordingOdoo:
                         200,
                         {
                             "order_id": 100 + number,
-                            "name": "ORD/%05d" % (57 + number),
+                            "name": f"ORD/{57 + number:05d}",
                             "state": "self_service",
                         },
                     )
@@ -317,7 +317,9 @@ class RecordingOdoo:
                     return event
             time.sleep(0.05)
         raise AssertionError(
-            "no {} event within {}s; got {}".format(kind, timeout, [(e["type"], e["data"]) for e in self.events])
+            "no {} event within {}s; got {}".format(
+                kind, timeout, [(e["type"], e["data"]) for e in self.events]
+            )
         )
 
 
@@ -489,8 +491,9 @@ class PhoneProcess(_Process):
                     return event
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                recent = self.events[-15:] or self.log[-15:]
                 raise AssertionError(
-                    f"phone {self.port}: no matching report in {timeout}s; got {self.events[-15:] or self.log[-15:]}"
+                    f"phone {self.port}: no matching report in {timeout}s; got {recent}"
                 )
             self._pump(min(remaining, 0.2))
 

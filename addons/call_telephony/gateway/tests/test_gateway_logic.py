@@ -2,6 +2,7 @@
 blacklist, dialogues, spool, configuration, event replay."""
 
 import datetime as dt
+import sqlite3
 import struct
 import threading
 import time
@@ -212,7 +213,7 @@ def test_ivr_invalid_key_then_timeout_takes_timeout_option(snapshot):
     assert route[0][0] == "route" and route[0][1].key == "1"
 
 
-# -- self-service dialogue ---------------------------------------------------------------
+# -- self-service dialogue ---------------------------------------------------
 def _feed(dialog, keys):
     actions = []
     for key in keys:
@@ -281,9 +282,10 @@ def test_spool_orders_events_and_is_idempotent(tmp_path):
     spool.mark_sent([pending[0]["id"]])
     assert [e["seq"] for e in spool.pending()] == [1, 2]
     # the same (call, seq) can never be written twice
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         spool._db.execute(
-            "INSERT INTO event (call_id, seq, kind, ts, payload) VALUES ('a', 1, 'x', 0, '{}')"
+            "INSERT INTO event (call_id, seq, kind, ts, payload)"
+            " VALUES ('a', 1, 'x', 0, '{}')"
         )
     spool.close()
 
@@ -315,7 +317,7 @@ def test_spool_is_thread_safe(tmp_path):
         for _ in range(20):
             spool.append(name, "dtmf")
 
-    threads = [threading.Thread(target=writer, args=("c%d" % i,)) for i in range(4)]
+    threads = [threading.Thread(target=writer, args=(f"c{i}",)) for i in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -56,7 +56,7 @@ class OdooServer:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%s" % self.port
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=120):
         env = os.environ.copy()
@@ -65,26 +65,28 @@ class OdooServer:
         args = [
             sys.executable, "-c",
             'import sys, odoo.cli; sys.argv[0] = "odoo"; odoo.cli.main()',
-            "--addons-path=%s" % os.environ["CALL_ODOO_ADDONS"],
-            "-d", self.db, "--db-filter", "^%s$" % self.db,
+            "--addons-path={}".format(os.environ["CALL_ODOO_ADDONS"]),
+            "-d", self.db, "--db-filter", f"^{self.db}$",
             "--db_host", "127.0.0.1", "--db_port", os.environ.get("PGPORT", "5432"),
             "--db_user", "odoo", "--http-port", str(self.port),
             "--data-dir", str(self.data_dir), "--workers", "0",
             "--max-cron-threads", "0", "--log-level", "warn",
         ]  # fmt: skip
-        self.log = open(self.data_dir / ("odoo-%s.log" % self.port), "a")
-        self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.log = open(self.data_dir / (f"odoo-{self.port}.log"), "a")
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError("Odoo exited; see %s" % self.log.name)
+                raise AssertionError(f"Odoo exited; see {self.log.name}")
             try:
                 with urllib.request.urlopen(self.url + "/web/login", timeout=5) as r:
                     if r.status == 200:
                         return self
             except OSError:
                 time.sleep(0.5)
-        raise AssertionError("Odoo did not answer within %ss" % timeout)
+        raise AssertionError(f"Odoo did not answer within {timeout}s")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -101,9 +103,9 @@ class OdooServer:
 @pytest.fixture(scope="module")
 def e2e(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gw_e2e")
-    db = "w_gw_e2e_%d" % os.getpid()
+    db = f"w_gw_e2e_{os.getpid()}"
     try:
-        _sql("postgres", 'CREATE DATABASE "%s" TEMPLATE "%s"' % (db, SOURCE_DB))
+        _sql("postgres", f'CREATE DATABASE "{db}" TEMPLATE "{SOURCE_DB}"')
         copied = True
     except psycopg2.Error:
         db, copied = SOURCE_DB, False  # the source is busy: use it as is
@@ -112,29 +114,43 @@ def e2e(tmp_path_factory):
     # the demo agents and backups ring our test phones; agents are logged in
     _sql(
         db,
-        "UPDATE call_agent SET sip_uri = 'sip:' || extension || '@127.0.0.1:%s',"
-        " state = 'available'" % agent_port,
+        "UPDATE call_agent SET state = 'available',"
+        f" sip_uri = 'sip:' || extension || '@127.0.0.1:{agent_port}'",
     )
     _sql(db, "UPDATE call_overflow_backup SET sip_uri = NULL")
     server = OdooServer(db, free_port(18140, 18150), tmp).start()
     gateway = GatewayProcess(
-        gw_port, tmp / "spool", server.url, api_key=DEMO_KEY, rtp_port=44000,
-        env={"CALL_GATEWAY_PROMPT_DIR": str(tmp / "prompts"),
-             "CALL_GATEWAY_LANGUAGE": "en"},
+        gw_port,
+        tmp / "spool",
+        server.url,
+        api_key=DEMO_KEY,
+        rtp_port=44000,
+        env={
+            "CALL_GATEWAY_PROMPT_DIR": str(tmp / "prompts"),
+            "CALL_GATEWAY_LANGUAGE": "en",
+        },
     ).start()
-    agents = PhoneProcess(agent_port, "agents", answer="*=0.5", tone=440,
-                          rtp_port=37000).start()
-    caller = PhoneProcess(free_port(15180, 15190), CALLER, tone=660,
-                          rtp_port=38000).start()
-    rig = {"db": db, "server": server, "gateway": gateway, "agents": agents,
-           "caller": caller, "gw_port": gw_port}
+    agents = PhoneProcess(
+        agent_port, "agents", answer="*=0.5", tone=440, rtp_port=37000
+    ).start()
+    caller = PhoneProcess(
+        free_port(15180, 15190), CALLER, tone=660, rtp_port=38000
+    ).start()
+    rig = {
+        "db": db,
+        "server": server,
+        "gateway": gateway,
+        "agents": agents,
+        "caller": caller,
+        "gw_port": gw_port,
+    }
     yield rig
     caller.quit()
     agents.quit()
     gateway.stop()
     rig["server"].stop()
     if copied:
-        _sql("postgres", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % db)
+        _sql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def _wait_sql(db, query, params, predicate, timeout=30):
@@ -145,12 +161,12 @@ def _wait_sql(db, query, params, predicate, timeout=30):
         if predicate(rows):
             return rows
         time.sleep(0.3)
-    raise AssertionError("condition not met in %ss; last rows %s" % (timeout, rows))
+    raise AssertionError(f"condition not met in {timeout}s; last rows {rows}")
 
 
 def _answered_call(rig, call_id):
     caller, agents = rig["caller"], rig["agents"]
-    caller.call(call_id, "sip:%s@127.0.0.1:%s" % (HOTLINE, rig["gw_port"]), CALLER)
+    caller.call(call_id, "sip:{}@127.0.0.1:{}".format(HOTLINE, rig["gw_port"]), CALLER)
     caller.state(call_id, "CONFIRMED", 10)
     time.sleep(0.8)
     caller.send(cmd="dtmf", id=call_id, digits="1")
@@ -174,8 +190,11 @@ def test_answered_call_creates_cdr_with_recording(e2e):
     time.sleep(2.5)
     e2e["caller"].send(cmd="hangup", id="e1")
     rows = _wait_sql(
-        e2e["db"], CDR_QUERY, (CALLER,),
-        lambda r: r and r[0][3] and r[0][5], timeout=30,
+        e2e["db"],
+        CDR_QUERY,
+        (CALLER,),
+        lambda r: r and r[0][3] and r[0][5],
+        timeout=30,
     )
     _ref, outcome, answered, ended, talk, attachment, mimetype, size = rows[0]
     assert outcome == "answered" and answered and ended
@@ -195,8 +214,11 @@ def test_odoo_stopped_during_call_replays_once(e2e):
     server = OdooServer(e2e["db"], e2e["server"].port, e2e["server"].data_dir)
     e2e["server"] = server.start()
     rows = _wait_sql(
-        e2e["db"], CDR_QUERY, (CALLER,),
-        lambda r: r and r[0][3] and r[0][5], timeout=40,
+        e2e["db"],
+        CDR_QUERY,
+        (CALLER,),
+        lambda r: r and r[0][3] and r[0][5],
+        timeout=40,
     )
     call_ref = rows[0][0]
     assert rows[0][1] == "answered"
@@ -214,6 +236,7 @@ def test_odoo_stopped_during_call_replays_once(e2e):
         (call_ref,),
     )
     assert attachments[0][0] == 1
-    cdrs = _sql(e2e["db"], "SELECT count(*) FROM call_cdr WHERE call_ref = %s", (call_ref,))
+    cdrs = _sql(
+        e2e["db"], "SELECT count(*) FROM call_cdr WHERE call_ref = %s", (call_ref,)
+    )
     assert cdrs[0][0] == 1
-

@@ -2,9 +2,12 @@
 processes, and a recording HTTP server standing in for Odoo's API (the
 end-to-end tests against a real Odoo are in test_gateway_odoo.py)."""
 
+import base64
 import datetime as dt
 import math
 import shutil
+import signal
+import socket
 import struct
 import subprocess
 import time
@@ -30,7 +33,7 @@ def tone_power(path, freq):
     with wave.open(str(path)) as w:
         rate = w.getframerate()
         frames = w.readframes(w.getnframes())
-    samples = struct.unpack("<%dh" % (len(frames) // 2), frames)
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
     if not samples:
         return 0.0
     coeff = 2 * math.cos(2 * math.pi * freq / rate)
@@ -184,8 +187,6 @@ def test_answered_call_is_bridged_and_recorded(make_rig):
     seqs = [e["seq"] for e in rig.odoo.events if e["call_id"] == call_id]
     assert seqs == sorted(seqs) == list(range(1, len(seqs) + 1))
     # the recording mixes both parties: the agent's 440 Hz and the caller's 660 Hz
-    import base64
-
     path = rig.tmp / "rec.wav"
     path.write_bytes(base64.b64decode(recording["data"]["data"]))
     with wave.open(str(path)) as w:
@@ -284,9 +285,7 @@ def test_level3_self_service_order(make_rig):
     local = dt.datetime.combine(tomorrow, dt.time(18, 30), zone)
     assert request["party_size"] == 4
     assert request["caller"] == CALLER
-    assert request["start"] == local.astimezone(dt.UTC).strftime(
-        "%Y-%m-%d %H:%M:%S"
-    )
+    assert request["start"] == local.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     # the order number is read back, then the gateway hangs up
     rig.caller.state("c1", "DISCONNECTED", 20)
     ended = rig.odoo.wait_event("ended")
@@ -465,18 +464,16 @@ def test_baresip_third_party_caller(make_rig, tmp_path):
         timeout=20,
     )
     (conf / "config").write_text(
-        "sip_listen 127.0.0.1:%d\n"
-        "audio_player aufile,%s\n"
-        "audio_source aufile,%s\n"
+        f"sip_listen 127.0.0.1:{port}\n"
+        f"audio_player aufile,{tmp_path / 'heard.wav'}\n"
+        f"audio_source aufile,{tone}\n"
         "audio_alert aufile,/dev/null\n"
         "rtp_ports 36000-36100\n"
         "module_path /usr/lib/baresip/modules\n"
         "module menu.so\nmodule g711.so\nmodule aufile.so\n"
-        "module account.so\n" % (port, tmp_path / "heard.wav", tone)
+        "module account.so\n"
     )
-    (conf / "accounts").write_text(
-        "<sip:%s@127.0.0.1:%d>;regint=0\n" % ("13912345678", port)
-    )
+    (conf / "accounts").write_text(f"<sip:13912345678@127.0.0.1:{port}>;regint=0\n")
     proc = subprocess.Popen(
         ["baresip", "-f", str(conf), "-t", "60", "-e", f"/dial {rig.gateway.uri}"],
         stdin=subprocess.DEVNULL,
@@ -501,8 +498,89 @@ def test_baresip_third_party_caller(make_rig, tmp_path):
             proc.kill()
         proc.wait(5)
     # baresip's own audio (300 Hz) went through the bridge into the recording
-    import base64
-
     path = tmp_path / "rec.wav"
     path.write_bytes(base64.b64decode(recording["data"]["data"]))
     assert tone_power(path, 300) > 20 * tone_power(path, 1300)
+
+
+def test_malformed_sip_and_unknown_hotline_do_not_break_the_gateway(make_rig):
+    rig = make_rig()
+    junk = [
+        b"\x00\xff garbage \r\n\r\n",
+        b"INVITE sip:4008001234@127.0.0.1 SIP/2.0\r\nVia: broken\r\n\r\n",
+        b"INVITE sip:4008001234@127.0.0.1:5070 SIP/2.0\r\n"
+        b"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\n"
+        b"To: <sip:4008001234@127.0.0.1>\r\nCall-ID: junk-1\r\nCSeq: 1 INVITE\r\n"
+        b"Content-Type: application/sdp\r\nContent-Length: 12\r\n\r\nv=0\r\nnot-sdp",
+    ]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for data in junk:
+            sock.sendto(data, ("127.0.0.1", rig.gw_port))
+    with socket.create_connection(("127.0.0.1", rig.gw_port), timeout=5) as tcp:
+        tcp.sendall(b"OPTIONS garbage\r\n\r\n\x00\x01")
+    # a number that is no hotline is refused cleanly
+    rig.caller.call("x1", f"sip:999@127.0.0.1:{rig.gw_port}", CALLER)
+    refused = rig.caller.state("x1", "DISCONNECTED", 10)
+    assert refused["code"] == 404
+    # and the gateway still answers real calls
+    rig.dial("c1")
+    rig.press("c1", "1")
+    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
+    rig.agents.state(ring["id"], "CONFIRMED", 10)
+    rig.caller.send(cmd="hangup", id="c1")
+    rig.odoo.wait_event("ended")
+    assert rig.gateway.proc.poll() is None
+
+
+def test_blind_transfer_moves_the_caller_to_another_agent(make_rig):
+    rig = make_rig()
+    rig.dial()
+    rig.press("c1", "1")
+    first = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
+    rig.agents.state(first["id"], "CONFIRMED", 10)
+    answered = rig.odoo.wait_event("answered")
+    rig.odoo.commands.append(
+        {
+            "command_id": "cmd-transfer",
+            "command": "transfer",
+            "call_id": answered["call_id"],
+            "to_agent_id": 4,
+        }
+    )
+    rig.agents.state(first["id"], "DISCONNECTED", 10)  # the first agent leaves
+    second = rig.agents.wait(
+        lambda e: e["event"] == "incoming" and e["to"] == "agentb", 10
+    )
+    rig.agents.state(second["id"], "CONFIRMED", 10)
+    transferred = rig.odoo.wait_event("transferred")
+    assert transferred["data"] == {"from_agent_id": 3, "to_agent_id": 4}
+    assert rig.odoo.wait_event("command_ack")["data"]["ok"]
+    rig.caller.send(cmd="hangup", id="c1")
+    rig.agents.state(second["id"], "DISCONNECTED", 10)
+    rig.odoo.wait_event("ended")
+
+
+def test_graceful_shutdown_refuses_new_calls_and_lets_live_ones_finish(make_rig):
+    rig = make_rig()
+    rig.dial()
+    rig.press("c1", "1")
+    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
+    rig.agents.state(ring["id"], "CONFIRMED", 10)
+    rig.odoo.wait_event("answered")
+    rig.gateway.proc.send_signal(signal.SIGTERM)
+    time.sleep(1.0)
+    rig.caller.call("c2", rig.gateway.uri, "13900000002")
+    refused = rig.caller.state("c2", "DISCONNECTED", 10)
+    assert refused["code"] == 503
+    time.sleep(1.0)
+    assert rig.gateway.proc.poll() is None  # still serving the live call
+    assert not [
+        e
+        for e in rig.caller.events
+        if e.get("id") == "c1" and e.get("state") == "DISCONNECTED"
+    ]
+    rig.caller.send(cmd="hangup", id="c1")
+    rig.gateway.proc.wait(20)
+    ended = rig.odoo.wait_event("ended")
+    assert ended["data"] == {"reason": "caller_hangup"}
+    assert rig.odoo.of_type("recording")

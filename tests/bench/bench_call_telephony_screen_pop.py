@@ -389,9 +389,12 @@ def main():
     ws_url = f"ws://127.0.0.1:{GEVENT_PORT}"
     try:
         agents = prepare_agents(url, args.db, args.calls)
-        sockets = [AgentSocket(url, ws_url, args.db, a) for a in agents]
-        for sock in sockets:
-            sock.start()
+        sockets = []
+        for agent in agents:
+            # read at once: the reader answers the server's pings (an idle
+            # websocket without reader is closed after about a minute)
+            sockets.append(AgentSocket(url, ws_url, args.db, agent))
+            sockets[-1].start()
         time.sleep(2)  # let the subscriptions settle
         one_round(url, sockets, 0, batch=False)  # warm-up (caches, workers)
         results = {}

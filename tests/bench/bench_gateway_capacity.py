@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony" / "gateway" / "tests"))
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
-from bench_gateway_common import write_section  # noqa: E402
+from bench_gateway_common import stop_all, write_section  # noqa: E402
 from gwtest_helpers import GatewayProcess, PhoneProcess, demo_config  # noqa: E402
 
 
@@ -210,10 +210,7 @@ def run(steps, hold):
                 caller.send(cmd="hangup", id=f"b{i}")
         time.sleep(5)
     finally:
-        for s in shards:
-            s.stop()
-        for caller in callers:
-            caller.quit()
+        stop_all([*callers, *(s.agents for s in shards), *(s.gateway for s in shards)])
     recordings = sum(
         len(list((s.spool / "recordings").glob("c-*.wav"))) for s in shards
     )

@@ -4,6 +4,9 @@ tests/bench/results/gateway.md, one section per benchmark."""
 import datetime as dt
 import platform
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -29,3 +32,29 @@ def write_section(name, body):
         text = text.rstrip() + "\n\n" + section
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text.rstrip() + "\n")
+
+
+def stop_all(processes, timeout=30):
+    """Stop many phone/gateway processes at once (quit or SIGTERM), bounded."""
+    for proc in processes:
+        handle = proc.proc
+        if handle is None or handle.poll() is not None:
+            continue
+        try:
+            if handle.stdin is not None:
+                handle.stdin.write('{"cmd": "quit"}\n')
+                handle.stdin.flush()
+            else:
+                handle.send_signal(signal.SIGTERM)
+        except (OSError, ValueError):
+            handle.kill()
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        handle = proc.proc
+        if handle is None:
+            continue
+        try:
+            handle.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            handle.kill()
+            handle.wait(5)

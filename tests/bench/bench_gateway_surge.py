@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "addons" / "call_telephony" / "gateway" / "tests")
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
 from bench_gateway_capacity import bench_config  # noqa: E402
-from bench_gateway_common import write_section  # noqa: E402
+from bench_gateway_common import stop_all, write_section  # noqa: E402
 from gwtest_helpers import GatewayProcess, PhoneProcess  # noqa: E402
 
 
@@ -106,28 +106,33 @@ def run(total, seconds, shards_count):
             due = started + (n + 1) * interval
             while time.monotonic() < due:
                 for s in shards:
-                    s["caller"]._pump(0.0)
+                    s["caller"].drain()
                     _hang_up_talks(s)
                 time.sleep(0.01)
         elapsed = time.monotonic() - started
         end = time.monotonic() + 15  # let the last prompts and talks end
         while time.monotonic() < end:
             for s in shards:
-                s["caller"]._pump(0.0)
+                s["caller"].drain()
                 _hang_up_talks(s)
             time.sleep(0.05)
+        for s in shards:
+            s["caller"].drain()
         answered = lost = 0
+        why = collections.Counter()
         for shard, name in placed:
             events = [e for e in shard["caller"].events if e.get("id") == name]
             if any(e.get("state") == "CONFIRMED" for e in events):
                 answered += 1
+                continue
+            lost += 1
+            ends = [e.get("code") for e in events if e.get("state") == "DISCONNECTED"]
+            if any(e["event"] == "error" for e in events):
+                why["caller phone could not place it (4-call limit)"] += 1
             else:
-                lost += 1
+                why[f"refused by the gateway, SIP {ends[0] if ends else '-'}"] += 1
     finally:
-        for s in shards:
-            s["caller"].quit()
-            s["agent"].quit()
-            s["gateway"].stop()
+        stop_all([p for s in shards for p in (s["caller"], s["agent"], s["gateway"])])
     per_call = {}
     for s in shards:
         per_call.update(outcomes(s["spool"]))
@@ -151,13 +156,14 @@ def run(total, seconds, shards_count):
         "kinds": kinds,
         "unrecorded": unrecorded,
         "shards": shards_count,
+        "why": why,
     }
 
 
 def _hang_up_talks(shard, talk=2.0):
     """Agents end their calls ``talk`` seconds after answering."""
     agent = shard["agent"]
-    agent._pump(0.0)
+    agent.drain()
     done = shard.setdefault("hung", set())
     for e in agent.events:
         if (
@@ -186,6 +192,8 @@ def report(r):
     for kind, count in sorted(r["kinds"].items()):
         lines.append(f"| — {kind} | {count} |")
     lines.append(f"| — with no outcome recorded | {r['unrecorded']} |")
+    for reason, count in sorted(r["why"].items()):
+        lines.append(f"| never answered: {reason} | {count} |")
     lines.append("")
     verdict = "zero lost" if r["lost"] == 0 and r["unrecorded"] == 0 else "calls lost"
     lines.append(f"**Result:** {verdict}.")
@@ -196,7 +204,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--shards", type=int, default=30)
+    parser.add_argument("--shards", type=int, default=40)
     args = parser.parse_args()
     result = run(args.calls, args.seconds, args.shards)
     print(result, flush=True)

@@ -55,3 +55,28 @@ def test_region_changes_national_reading():
 )
 def test_caller_id_variants(caller_id, expected):
     assert phone_number.caller_id_variants(caller_id, "CN") == expected
+
+
+def test_mobile_fast_path_agrees_with_phonenumbers():
+    import random  # noqa: PLC0415
+
+    import phonenumbers  # noqa: PLC0415
+
+    rng = random.Random(7)
+    samples = [str(10_000_000_000 + rng.randrange(10_000_000_000)) for _ in range(3000)]
+    samples += ["+86" + number for number in samples[:500]]
+    for typed in samples:
+        got = phone_number.normalize_number(typed, "CN")
+        try:
+            result = phonenumbers.parse(typed, "CN")
+        except phonenumbers.NumberParseException:
+            assert not got.is_valid, typed
+            continue
+        expected_valid = phonenumbers.is_valid_number(result)
+        if expected_valid:
+            assert got.e164 == phonenumbers.format_number(
+                result, phonenumbers.PhoneNumberFormat.E164
+            ), typed
+        assert got.is_valid == expected_valid, typed
+    # another region never takes the CN shortcut
+    assert phone_number.normalize_number("13812345678", "US").e164 != "+8613812345678"

@@ -91,3 +91,44 @@ def test_write_csv_round_trip():
         ["姓名", "Error"],
         [["王五", "Missing name"]],
     )
+
+
+def test_limit_reads_only_a_preview():
+    data = ("n,m\n" + "x,1\n" * 50).encode()
+    headers, rows = spreadsheet.read_table(data, "a.csv", max_rows=10, limit=5)
+    assert headers == ["n", "m"]
+    assert len(rows) == 5
+
+
+@pytest.mark.parametrize("options", [{}, {"constant_memory": True}])
+def test_xlsx_from_another_writer_with_gaps(options):
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, dict(options, in_memory=True))
+    sheet = workbook.add_worksheet("客户")
+    sheet.write_row(0, 0, ["姓名", "手机", "备注"])
+    sheet.write(1, 0, "王五")
+    sheet.write_number(1, 1, 13812345678)
+    sheet.write(2, 0, "李四")
+    sheet.write(2, 2, "VIP")  # column B left empty
+    sheet.write_boolean(3, 0, True)
+    sheet.write_number(3, 1, 1.5)
+    workbook.close()
+    headers, rows = spreadsheet.read_table(buffer.getvalue(), "w.xlsx")
+    assert headers == ["姓名", "手机", "备注"]
+    assert rows == [
+        ["王五", "13812345678", ""],
+        ["李四", "", "VIP"],
+        ["1", "1.5", ""],
+    ]
+
+
+def test_xlsx_without_worksheet_is_corrupt():
+    buffer = io.BytesIO()
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(spreadsheet.SpreadsheetError) as caught:
+        spreadsheet.read_table(buffer.getvalue(), "x.xlsx")
+    assert caught.value.code == "corrupt"

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools.phone_number import caller_id_variants
 from .bulk_insert import bulk_insert
@@ -155,27 +156,19 @@ class ResPartner(models.Model):
 
     @api.model
     def _call_search_by_e164(self, variants):
-        """One indexed query over ``call_partner_number.number_e164``."""
-        self.env["call.partner.number"].flush_model(["number_e164", "partner_id"])
+        """One query: the indexed match on ``call_partner_number.number_e164``,
+        the record rules and the "most recent order first" ordering."""
         self.env["call.order"].flush_model(["partner_id", "booking_start"])
-        self.flush_model(["active"])
-        self.env.cr.execute(
-            """
-            SELECT p.id
-              FROM res_partner p
-             WHERE p.active
-               AND p.id IN (SELECT n.partner_id
-                              FROM call_partner_number n
-                             WHERE n.number_e164 = ANY(%s))
-          ORDER BY (SELECT max(o.booking_start)
-                      FROM call_order o
-                     WHERE o.partner_id = p.id) DESC NULLS LAST,
-                   p.id DESC
-            """,
-            [list(variants)],
+        query = self._search([("call_number_ids.number_e164", "in", list(variants))])
+        partner_id = SQL.identifier(query.table, "id")
+        query.order = SQL(
+            "(SELECT max(o.booking_start) FROM call_order o WHERE o.partner_id = %s)"
+            " DESC NULLS LAST, %s DESC",
+            partner_id,
+            partner_id,
         )
-        partner_ids = [row[0] for row in self.env.cr.fetchall()]
-        return self.browse(partner_ids)._filtered_access("read")
+        rows = self.env.execute_query(query.select(partner_id))
+        return self.browse([row[0] for row in rows])
 
     @api.model
     def _call_number_variants(self, number):
@@ -352,7 +345,12 @@ class ResPartner(models.Model):
             "SELECT nextval(%s) FROM generate_series(1, %s)",
             [f"ir_sequence_{sequence.id:03d}", count],
         )
-        return [sequence.get_next_char(row[0]) for row in self.env.cr.fetchall()]
+        # same text as sequence.get_next_char(n), interpolated once
+        prefix, suffix = sequence._get_prefix_suffix()
+        return [
+            f"{prefix}{row[0]:0{sequence.padding}d}{suffix}"
+            for row in self.env.cr.fetchall()
+        ]
 
     def _call_sync_numbers(self, field_names):
         """Rebuild the number rows of the given partner fields."""

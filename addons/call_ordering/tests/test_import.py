@@ -78,7 +78,6 @@ class TestImport(CallOrderingCase):
         ]
         wizard = self._wizard(xlsx_bytes(rows), "customers.xlsx")
         self.assertEqual(wizard.state, "mapping")
-        self.assertEqual(wizard.row_count, 3)
         targets = wizard.column_ids.mapped("target")
         self.assertEqual(
             targets,
@@ -87,13 +86,20 @@ class TestImport(CallOrderingCase):
         self.assertIn("赵六", wizard.preview_html)
         wizard.action_import()
         self.assertEqual(wizard.state, "done")
+        self.assertEqual(wizard.row_count, 3)
         self.assertEqual(wizard.created_count, 3)
         self.assertEqual(wizard.error_count, 0)
         self.assertFalse(wizard.error_file)
         qian = self.env["res.partner"]._call_search_by_number("+8613700002222")
         self.assertEqual(qian.name, "钱七")
         self.assertEqual(qian.call_gender, "female")
-        self.assertTrue(qian.call_customer_ref)
+        self.assertRegex(qian.call_customer_ref, r"^C\d{6}$")
+        refs = (
+            self.env["res.partner"]
+            .search([("create_uid", "=", self.agent.id)])
+            .mapped("call_customer_ref")
+        )
+        self.assertEqual(len(set(refs)), 3)
         self.assertEqual(qian.call_owner_user_id, self.agent)
         # bulk-inserted rows carry the ORM's defaults and computed fields
         self.assertEqual(qian.company_id, self.company)

@@ -46,6 +46,30 @@ def _clean(text):
     return digits
 
 
+_CN_MOBILE_CANDIDATE = re.compile(r"(?:\+86)?(1\d{10})")
+_cn_mobile_pattern = []
+
+
+def _cn_mobile_fast_path(cleaned, region):
+    """E.164 of a valid Chinese mobile number without a full parse, or None.
+
+    The number is accepted only when it matches phonenumbers' own pattern for
+    CN mobiles (so the result is the one ``parse`` + ``is_valid_number`` give);
+    anything else takes the full path.
+    """
+    if not cleaned.startswith("+86") and (region != "CN" or cleaned[:1] == "+"):
+        return None
+    match = _CN_MOBILE_CANDIDATE.fullmatch(cleaned)
+    if not match:
+        return None
+    if not _cn_mobile_pattern:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+        _cn_mobile_pattern.append(re.compile(metadata.mobile.national_number_pattern))
+    if _cn_mobile_pattern[0].fullmatch(match.group(1)):
+        return "+86" + match.group(1)
+    return None
+
+
 def normalize_number(raw, region="CN"):
     """Normalise a typed phone number.
 
@@ -63,8 +87,12 @@ def normalize_number(raw, region="CN"):
     cleaned = _clean(text)
     if len(cleaned.lstrip("+")) < 3:
         return NormalizedNumber(None, False, extension)
+    region = (region or "CN").upper()
+    fast = _cn_mobile_fast_path(cleaned, region)
+    if fast:
+        return NormalizedNumber(fast, True, extension)
     try:
-        parsed = phonenumbers.parse(cleaned, (region or "CN").upper())
+        parsed = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:
         return NormalizedNumber(None, False, extension)
     if not phonenumbers.is_possible_number(parsed):

@@ -90,12 +90,12 @@ class CallPartnerImport(models.TransientModel):
     def action_load(self):
         """Read the file, guess the column mapping and show a preview."""
         self.ensure_one()
-        headers, rows = self._call_read_file()
+        headers, rows = self._call_read_file(limit=PREVIEW_ROWS)
         self.column_ids.unlink()
         self.write(
             {
                 "state": "mapping",
-                "row_count": len(rows),
+                "row_count": 0,
                 "column_ids": [
                     fields.Command.create(
                         {
@@ -143,12 +143,16 @@ class CallPartnerImport(models.TransientModel):
             "context": self.env.context,
         }
 
-    def _call_read_file(self):
+    def _call_read_file(self, limit=None):
+        """The file's ``(headers, rows)``; only the first ``limit`` rows when
+        given (preview)."""
         if not self.file_data:
             raise UserError(self.env._("Please choose a file to import."))
         data = base64.b64decode(self.file_data)
         try:
-            return read_table(data, self.file_name or "", max_rows=MAX_ROWS)
+            return read_table(
+                data, self.file_name or "", max_rows=MAX_ROWS, limit=limit
+            )
         except SpreadsheetError as error:
             raise UserError(self._call_file_error_message(error)) from error
 
@@ -394,6 +398,7 @@ class CallPartnerImport(models.TransientModel):
         ]
         valid = len(result["create"]) + len(result["update"])
         vals = {
+            "row_count": len(rows),
             "valid_count": valid,
             "error_count": len(result["errors"]),
             "skipped_count": len(result["skipped"]),

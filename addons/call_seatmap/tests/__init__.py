@@ -1,4 +1,5 @@
 from . import (
+    test_access,
     test_booking_slot,
     test_race,
     test_seat_state,

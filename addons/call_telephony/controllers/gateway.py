@@ -178,8 +178,8 @@ class CallTelephonyGateway(http.Controller):
         match = _BEARER_RE.match(header)
         uid = None
         if match:
-            uid = request.env["res.users.apikeys"]._check_credentials(
-                scope=GATEWAY_SCOPE, key=match.group(1)
+            uid = request.env["res.users.apikeys"]._call_telephony_check_key(
+                match.group(1), GATEWAY_SCOPE
             )
         if not uid:
             raise GatewayError(401, "invalid_api_key", "Missing or invalid API key.")

@@ -17,3 +17,4 @@ from . import call_gateway_event
 from . import res_partner
 from . import call_order
 from . import ir_attachment
+from . import res_users_apikeys

@@ -57,6 +57,14 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
             self._get("/call_telephony/gateway/config", "bad").status_code, 401
         )
 
+    def test_deleted_key_is_refused_at_once(self):
+        self.assertEqual(self._get("/call_telephony/gateway/commands").status_code, 200)
+        self.env.cr.execute(
+            "DELETE FROM res_users_apikeys WHERE user_id = %s", [self.user_gateway.id]
+        )
+        response = self._get("/call_telephony/gateway/commands")
+        self.assertEqual(response.status_code, 401)
+
     def test_key_of_a_non_gateway_user_is_forbidden(self):
         user = new_test_user(self.env, "tel_plain", groups="base.group_user")
         install_gateway_key(self.env, user, "ctplain0" + "1" * 32, name="plain")

@@ -373,6 +373,7 @@ class GatewayProcess(_Process):
         extra=(),
         rtp_port=40000,
         env=None,
+        websocket=False,
     ):
         super().__init__()
         self.sip_port = sip_port
@@ -386,11 +387,12 @@ class GatewayProcess(_Process):
             str(spool_dir),
             "--rtp-port",
             str(rtp_port),
-            "--no-websocket",
             "--log-level",
             "INFO",
             *extra,
         ]
+        if not websocket:
+            self.args.append("--no-websocket")
         if odoo_url:
             self.args += ["--odoo-url", odoo_url, "--api-key", api_key]
         else:
@@ -478,6 +480,11 @@ class PhoneProcess(_Process):
             self.events.append(json.loads(line))
         except ValueError:
             pass
+
+    def drain(self):
+        """Take every report already written by the phone."""
+        while not self.lines.empty():
+            self._pump(0)
 
     def wait(self, predicate, timeout=15):
         """First report (seen before or arriving) matching ``predicate``."""

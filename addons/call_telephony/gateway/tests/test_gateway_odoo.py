@@ -6,6 +6,7 @@ Needs ``CALL_TEST_DB`` (set by setup/test), ``CALL_ODOO_HOME``,
 demo agents can point at the test phones without touching the shared one.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +126,7 @@ def e2e(tmp_path_factory):
         server.url,
         api_key=DEMO_KEY,
         rtp_port=44000,
+        websocket=True,
         env={
             "CALL_GATEWAY_PROMPT_DIR": str(tmp / "prompts"),
             "CALL_GATEWAY_LANGUAGE": "en",
@@ -240,3 +242,70 @@ def test_odoo_stopped_during_call_replays_once(e2e):
         e2e["db"], "SELECT count(*) FROM call_cdr WHERE call_ref = %s", (call_ref,)
     )
     assert cdrs[0][0] == 1
+
+
+def _jsonrpc(url, path, params, cookie=None):
+    request = urllib.request.Request(
+        url + path,
+        data=json.dumps(
+            {"jsonrpc": "2.0", "method": "call", "params": params}
+        ).encode(),
+        headers={
+            "Content-Type": "application/json",
+            **({"Cookie": cookie} if cookie else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+        cookie = response.headers.get("Set-Cookie", "").split(";")[0] or cookie
+    if body.get("error"):
+        raise AssertionError(body["error"])
+    return body["result"], cookie
+
+
+def test_supervisor_listen_command_over_odoo_websocket(e2e):
+    """A supervisor clicks "listen" in Odoo: the command travels over the bus
+    websocket to the gateway, which rings the supervisor's phone into the
+    call and acknowledges it."""
+    ring = _answered_call(e2e, "e3")
+    url = e2e["server"].url
+    rows = _wait_sql(
+        e2e["db"],
+        "SELECT id FROM call_cdr WHERE caller_number = %s AND end_time IS NULL"
+        " AND answer_time IS NOT NULL ORDER BY id DESC LIMIT 1",
+        (CALLER,),
+        bool,
+    )
+    _uid, cookie = _jsonrpc(
+        url,
+        "/web/session/authenticate",
+        {"db": e2e["db"], "login": "admin", "password": "admin"},
+    )
+    _jsonrpc(
+        url,
+        "/web/dataset/call_kw/call.cdr/action_supervise",
+        {
+            "model": "call.cdr",
+            "method": "action_supervise",
+            "args": [[rows[0][0]], "listen"],
+            "kwargs": {},
+        },
+        cookie,
+    )
+    agents = e2e["agents"]
+    supervisor = agents.wait(
+        lambda e: (
+            e["event"] == "incoming" and e["id"] != ring["id"] and e["to"] == "1000"
+        ),
+        20,
+    )
+    agents.state(supervisor["id"], "CONFIRMED", 10)
+    _wait_sql(
+        e2e["db"],
+        "SELECT state FROM call_gateway_command WHERE command = 'listen'"
+        " ORDER BY id DESC LIMIT 1",
+        (),
+        lambda r: r and r[0][0] == "done",
+    )
+    e2e["caller"].send(cmd="hangup", id="e3")
+    agents.state(supervisor["id"], "DISCONNECTED", 10)

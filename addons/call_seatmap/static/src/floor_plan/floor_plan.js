@@ -97,7 +97,7 @@ export class CallSeatmapFloorPlan extends Component {
         const y = moved ? moved.y : resource.y;
         let style = `left:${x}px;top:${y}px;width:${resource.width}px;height:${resource.height}px;`;
         if (resource.color) {
-            style += `border-color:${resource.color};`;
+            style += `outline:2px solid ${resource.color};outline-offset:2px;`;
         }
         return style;
     }

@@ -136,3 +136,23 @@ class TestBookingSlot(SeatmapCase):
         self.assertEqual(
             order.slot_ids.slot_end, self.at(18) + timedelta(hours=3, minutes=15)
         )
+
+    def test_clash_message_in_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search(
+            [("name", "=", "call_seatmap")]
+        )._update_translations(["zh_CN"])
+        first = self.book(self.room_small, self.at(18))
+        with self.assertRaises(ValidationError) as caught:
+            self.env["call.order"].with_context(lang="zh_CN").create(
+                {
+                    "party_size": 4,
+                    "booking_start": self.at(19),
+                    "company_id": self.company.id,
+                    "resource_ids": [Command.set(self.room_small.ids)],
+                }
+            )
+        message = str(caught.exception)
+        self.assertIn("已被订单", message)
+        self.assertIn(first.name, message)
+        self.assertIn("2031-05-20 20:15", message)

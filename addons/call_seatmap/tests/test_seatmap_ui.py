@@ -2,9 +2,11 @@ import json
 import threading
 import time
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import Command, api, fields
 from odoo.tests import new_test_user, tagged
+from odoo.tools import config
 
 from odoo.addons.bus.models.bus import (
     channel_with_db,
@@ -23,6 +25,9 @@ class TestSeatmapUi(WebsocketCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # odoo.conf's dbfilter (^call_demo$) would log the browser out of the
+        # test database; the test server serves exactly the -d database
+        cls.startClassPatcher(patch.dict(config.options, {"dbfilter": ""}))
         cls.floor = cls.env["call.floor"].create({"name": "Tour floor", "sequence": 0})
         cls.tour_room = cls.env["call.resource"].create(
             {

@@ -541,6 +541,11 @@ class Engine:
         )
         legs = len(self._legs)  # the new caller's leg included
         if legs > self.config.max_legs:
+            _logger.warning(
+                "no SIP leg left (%d in use, %d sessions): call refused",
+                legs,
+                len(self.sessions),
+            )
             return "reject"
         if decision is None and legs + 1 > self.config.max_legs:
             return "surge"

@@ -156,6 +156,7 @@ class CallAgent(models.Model):
                 "data": {"agent_id": agent.id},
             },
         ]
+        previous_state, previous_reason = agent.state, agent.pause_reason
         # sudo: the simulator plays the gateway for the current user's own agent
         self.env["call.gateway.event"].sudo()._process_batch("simulator", events)
         cdr = (
@@ -163,6 +164,17 @@ class CallAgent(models.Model):
             .sudo()
             .search([("gateway", "=", "simulator"), ("call_ref", "=", call_ref)])
         )
+        # the card stays on screen, but the test call is over at once: the
+        # agent is not left ringing and the call counts in no statistics
+        cdr.write(
+            {
+                "live_state": "ended",
+                "end_time": fields.Datetime.now(),
+                "outcome": "interrupted",
+                "hangup_reason": "simulation",
+            }
+        )
+        agent.sudo()._set_state(previous_state, previous_reason)
         return cdr._ring_payload(agent)
 
     # ------------------------------------------------------------------

@@ -84,3 +84,12 @@ class TestAgentState(TelephonyCommon, TransactionCase):
         data = self.env["call.cdr"].with_user(self.user_manager_a).get_wallboard_data()
         self.assertIn(cdr.id, [c["id"] for c in data["live"]])
         self.assertIn(self.agent_1.id, [a["id"] for a in data["agents"]])
+
+    def test_simulated_call_pops_card_and_leaves_agent_free(self):
+        Agent = self.env["call.agent"].with_user(self.user_agent_1)
+        payload = Agent.action_simulate_call("+86 139 1234 5678")
+        self.assertEqual(payload["card"]["partners"][0]["id"], self.customer.id)
+        self.assertEqual(self.agent_1.state, "available")
+        cdr = self.env["call.cdr"].browse(payload["cdr_id"])
+        self.assertEqual((cdr.live_state, cdr.outcome), ("ended", "interrupted"))
+        self.assertIn(self.agent_1, cdr.rung_agent_ids)

@@ -7,6 +7,7 @@ add-on package is registered here as an empty namespace first; the gateway
 package itself is imported from ``addons/call_telephony`` on ``sys.path``.
 """
 
+import importlib.util
 import sys
 import types
 from pathlib import Path
@@ -20,6 +21,15 @@ if "call_telephony" not in sys.modules:
 if str(_ADDON) not in sys.path:
     sys.path.insert(0, str(_ADDON))
 
-
-def pytest_collection_modifyitems(config, items):
-    """SIP tests exchange real SIP over loopback: mark them."""
+# pytest imports every rootless conftest.py as the module ``conftest``; the
+# repository's tests do ``from conftest import load_module``. Whichever
+# conftest pytest loaded last answers that import, so this one offers the
+# same helpers (loaded from tests/conftest.py under another name).
+_REPO_CONFTEST = _ADDON.parents[1] / "tests" / "conftest.py"
+if _REPO_CONFTEST.exists():
+    _spec = importlib.util.spec_from_file_location("call_repo_conftest", _REPO_CONFTEST)
+    _repo = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_repo)
+    load_module = _repo.load_module
+    ROOT = _repo.ROOT
+    ADDONS = _repo.ADDONS

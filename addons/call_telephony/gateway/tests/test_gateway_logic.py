@@ -12,6 +12,7 @@ import pytest
 from gateway import acd, blacklist, dialogs, media
 from gateway.__main__ import build_config, parse_args
 from gateway.config import DEMO_API_KEY, GatewayConfig
+from gateway.engine import Engine
 from gateway.odoo_client import Flusher, OdooClient, OdooUnavailable
 from gateway.snapshot import BlacklistEntry, Snapshot
 from gateway.spool import Spool
@@ -422,3 +423,29 @@ def test_flusher_refused_key_keeps_events(tmp_path):
         time.sleep(0)
     finally:
         server.stop()
+
+
+# -- admission (no SIP needed: the engine is not started) ---------------------
+def test_admission_counts_sip_legs_and_sessions(tmp_path):
+    config = GatewayConfig.load(
+        None,
+        env={},
+        overrides={"spool_dir": str(tmp_path), "max_calls": 3, "surge_reserve": 1},
+    )
+    snap = Snapshot.from_dict(demo_config(1, 2, surge_threshold=2))
+    engine = Engine(config, Spool(str(tmp_path / "s.db")), snapshot=snap)
+    line = snap.hotlines[0]
+    try:
+        engine._legs = {"caller"}
+        assert engine.admission(line) is None
+        engine._legs = {"a", "b", "c", "caller"}  # no leg left for an agent
+        assert engine.admission(line) == "surge"
+        engine._legs = {"a", "b", "c", "d", "caller"}
+        assert engine.admission(line) == "reject"
+        engine._legs = {"caller"}
+        engine.waiting = {"x": None, "y": None}  # two callers already wait
+        assert engine.admission(line) == "surge"
+        assert engine.dial_uri("13900000001") == "sip:13900000001@127.0.0.1:5070"
+        assert engine.dial_uri("sip:a@b") == "sip:a@b"
+    finally:
+        engine.executor.shutdown()

@@ -24,6 +24,7 @@ from _call_ordering_common import (
     open_registry,
     percentiles,
     timed,
+    vacuum,
     write_section,
 )
 
@@ -140,6 +141,7 @@ def main():
 
     with registry.cursor() as cr:
         generate(cr, args.customers)
+    vacuum(DB, ["res_partner", "call_partner_number", "call_order"])
 
     rng = random.Random(42)
     picks = [rng.randint(1, args.customers) for _ in range(args.samples)]
@@ -236,14 +238,7 @@ def main():
         number_count = cr.fetchone()[0]
         # the one query _call_search_by_number runs (rules, active, ordering)
         sample = Partner._call_number_variants(callers[0][1])
-        query = Partner._search([("call_number_ids.number_e164", "in", sample)])
-        partner_id = SQL.identifier(query.table, "id")
-        query.order = SQL(
-            "(SELECT max(o.booking_start) FROM call_order o WHERE o.partner_id = %s)"
-            " DESC NULLS LAST, %s DESC",
-            partner_id,
-            partner_id,
-        )
+        query, partner_id = Partner._call_lookup_query(sample)
         cr.execute(SQL("EXPLAIN ANALYZE %s", query.select(partner_id)))
         plan = "\n".join(row[0] for row in cr.fetchall())
 
@@ -255,7 +250,8 @@ def main():
         f"load average {os.getloadavg()[0]:.1f} shared with other jobs), "
         "PostgreSQL on loopback; "
         f"{partner_count:,} partners, {number_count:,} number rows, database `{DB}`.",
-        "Warm cache (tables and the number index read once before timing); each "
+        "Tables vacuumed and analysed, cache warm (tables and the number index read "
+        "once before timing); each "
         "caller ID is spelled differently from the stored number "
         "(e.g. stored `138 1234 5678`, caller `+8613812345678`).",
         "",

@@ -457,6 +457,7 @@ def write_results(args, results):
         "whole batch).",
         f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
+        "",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines), encoding="utf-8")

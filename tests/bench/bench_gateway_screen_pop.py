@@ -168,8 +168,12 @@ def run(source_db, calls):
                 "CALL_GATEWAY_PJSIP_LOG_LEVEL": "0",
             },
         ).start()
-        agents = PhoneProcess(agent_port, "agents", answer="*=never", rtp_port=37000)
-        caller = PhoneProcess(free_port(15180, 15190), "caller", rtp_port=38000)
+        agents = PhoneProcess(
+            agent_port, "agents", answer="*=never", rtp_port=37000, lifetime=600
+        )
+        caller = PhoneProcess(
+            free_port(15180, 15190), "caller", rtp_port=38000, lifetime=600
+        )
         procs = [caller.start(), agents.start(), gateway]
         rounds = 0
         while len(latencies) < calls and rounds < calls:
@@ -205,7 +209,11 @@ def run(source_db, calls):
     finally:
         stop_all(procs)
         odoo.terminate()
-        odoo.wait(30)
+        try:
+            odoo.wait(15)
+        except subprocess.TimeoutExpired:
+            odoo.kill()  # open websockets keep the threaded server waiting
+            odoo.wait(10)
         sql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     return latencies
 

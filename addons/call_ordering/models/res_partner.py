@@ -158,17 +158,33 @@ class ResPartner(models.Model):
     def _call_search_by_e164(self, variants):
         """One query: the indexed match on ``call_partner_number.number_e164``,
         the record rules and the "most recent order first" ordering."""
+        query, partner_id = self._call_lookup_query(variants)
+        rows = self.env.execute_query(query.select(partner_id))
+        return self.browse([row[0] for row in rows])
+
+    @api.model
+    def _call_lookup_query(self, variants):
+        """The lookup as a Query: ``(query, SQL of the partner id column)``."""
         self.env["call.order"].flush_model(["partner_id", "booking_start"])
-        query = self._search([("call_number_ids.number_e164", "in", list(variants))])
+        self.env["call.partner.number"].flush_model(["partner_id", "number_e164"])
+        # the user's record rules and the "active" filter, then our indexed match
+        query = self._search([])
         partner_id = SQL.identifier(query.table, "id")
+        query.add_where(
+            SQL(
+                "%s IN (SELECT n.partner_id FROM call_partner_number n"
+                " WHERE n.number_e164 = ANY(%s))",
+                partner_id,
+                list(variants),
+            )
+        )
         query.order = SQL(
             "(SELECT max(o.booking_start) FROM call_order o WHERE o.partner_id = %s)"
             " DESC NULLS LAST, %s DESC",
             partner_id,
             partner_id,
         )
-        rows = self.env.execute_query(query.select(partner_id))
-        return self.browse([row[0] for row in rows])
+        return query, partner_id
 
     @api.model
     def _call_number_variants(self, number):

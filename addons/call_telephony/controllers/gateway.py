@@ -119,7 +119,7 @@ class CallTelephonyGateway(http.Controller):
     def _post_events(self):
         body = self._body()
         results = request.env["call.gateway.event"]._process_batch(
-            body.get("gateway"), body.get("events"), commit_each=True
+            body.get("gateway"), body.get("events")
         )
         version = request.env["call.gateway.command"]._config_version()
         return {"ok": True, "config_version": version, "results": results}

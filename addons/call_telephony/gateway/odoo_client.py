@@ -151,6 +151,7 @@ class Flusher(threading.Thread):
         self.stopping = threading.Event()
         self.online = None
         self.sent = 0
+        self.coalesce = 0.03
 
     def stop(self):
         self.stopping.set()
@@ -175,8 +176,12 @@ class Flusher(threading.Thread):
             except Exception:  # never let the flusher die
                 _logger.exception("event flusher failed")
                 delay = 5.0
-            self.wakeup.wait(delay if self.online is False else 2.0)
+            woke = self.wakeup.wait(delay if self.online is False else 2.0)
             self.wakeup.clear()
+            if woke and self.online and self.coalesce:
+                # events of one call come in bursts (incoming, queued,
+                # ringing within milliseconds): one POST instead of three
+                time.sleep(self.coalesce)
 
     def _batch(self):
         events = self.spool.pending(self.BATCH)

@@ -10,8 +10,6 @@ _logger = logging.getLogger(__name__)
 
 # events that are not about one call
 CONTROL_EVENTS = ("command_ack", "agent_registration")
-# events that pop a caller card on an agent's screen
-SCREEN_POP_EVENTS = ("ringing", "transferred")
 # payload keys too large to keep in the event log
 BULKY_KEYS = ("data",)
 
@@ -51,14 +49,11 @@ class CallGatewayEvent(models.Model):
     ]
 
     @api.model
-    def _process_batch(self, gateway, events, commit_each=False):
+    def _process_batch(self, gateway, events):
         """Apply a batch of gateway events, each at most once.
 
         :param gateway: gateway instance id
         :param events: list of dicts ``call_id, seq, type, ts, data``
-        :param commit_each: commit after every event (HTTP API), so that the
-            bus messages of an event (the screen pop) leave at once instead of
-            after the whole batch
         :return: list of result dicts (see readme/API.md)
         """
         gateway = self._check_text(gateway, "gateway", 64)
@@ -67,28 +62,7 @@ class CallGatewayEvent(models.Model):
         clean = [self._check_event(event) for event in events]
         clean.sort(key=lambda e: (e["call_id"], e["seq"]))
         events_env = self.with_context(call_telephony_gateway_event=True)
-        results = []
-        pending = False  # events applied since the last commit
-        for event in clean:
-            pops = commit_each and event["type"] in SCREEN_POP_EVENTS
-            if pops and pending:
-                # Safe: an event is applied at most once (unique log row, in
-                # the same transaction as its effects); if the request fails
-                # later, the gateway's retry answers "duplicate" for the events
-                # committed here and applies the rest.
-                self.env.cr.commit()
-            results.append(events_env._process_one(gateway, event))
-            pending = True
-            if pops:
-                # A caller card must not wait for the rest of the batch: its bus
-                # message leaves at commit. Asynchronous commit of this event
-                # alone: a database crash could only lose an agent's "ringing"
-                # mark, which the next event of the call overwrites anyway.
-                if event["type"] == "ringing":
-                    self.env.cr.execute("SET LOCAL synchronous_commit TO OFF")
-                self.env.cr.commit()  # safe: see above
-                pending = False
-        return results
+        return [events_env._process_one(gateway, event) for event in clean]
 
     @api.model
     def _process_one(self, gateway, event):

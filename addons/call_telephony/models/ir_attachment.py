@@ -9,7 +9,9 @@ class IrAttachment(models.Model):
         """Call recordings follow the call record: only users who may read
         the call (the agent who took it, that team's managers) may hear it."""
         result = super()._check_access(operation)
-        if result or self.env.su or not self._ids:
+        # writing or deleting an attachment already needs write access to the
+        # call record (ir.attachment.check), which agents do not have
+        if result or operation != "read" or self.env.su or not self._ids:
             return result
         # sudo: read the links of the attachments to decide on their access
         linked = self.sudo().filtered(

@@ -167,3 +167,40 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
         self.assertFalse(
             self._get("/call_telephony/gateway/commands").json()["commands"]
         )
+
+
+@tagged("post_install", "-at_install")
+class TestRecordingDownload(TelephonyCommon, HttpCase):
+    """The form's player fetches /web/content: the same scope applies there."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_telephony()
+        Event = cls.env["call.gateway.event"].with_user(cls.user_gateway)
+        Event._process_batch(
+            "gw1",
+            cls.call_events(
+                "dl-1",
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
+                ),
+                ("queued", 1, {"queue_id": cls.queue_a.id}),
+                ("answered", 3, {"agent_id": cls.agent_1.id}),
+                ("recording", 50, {"data": "UklGRgAAAABXQVZF"}),
+            ),
+        )
+        cdr = cls.env["call.cdr"].search([("call_ref", "=", "dl-1")])
+        cls.url = f"/web/content/{cdr.recording_attachment_id.id}"
+
+    def _status_as(self, login):
+        self.authenticate(login, login)
+        return self.url_open(self.url).status_code
+
+    def test_recording_download_follows_scope(self):
+        self.assertEqual(self._status_as("tel_agent_1"), 200)
+        self.assertEqual(self._status_as("tel_manager_a"), 200)
+        self.assertIn(self._status_as("tel_agent_2"), (403, 404))
+        self.assertIn(self._status_as("tel_manager_b"), (403, 404))

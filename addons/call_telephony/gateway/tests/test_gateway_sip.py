@@ -584,3 +584,20 @@ def test_graceful_shutdown_refuses_new_calls_and_lets_live_ones_finish(make_rig)
     ended = rig.odoo.wait_event("ended")
     assert ended["data"] == {"reason": "caller_hangup"}
     assert rig.odoo.of_type("recording")
+
+
+def test_voicemail_is_recorded_and_reported(make_rig):
+    rig = make_rig()
+    rig.dial()
+    rig.press("c1", "9")
+    time.sleep(7.0)  # the voicemail prompt, then the caller speaks (660 Hz)
+    rig.press("c1", "#")
+    voicemail = rig.odoo.wait_event("voicemail", 15)
+    path = rig.tmp / "vm.wav"
+    path.write_bytes(base64.b64decode(voicemail["data"]["data"]))
+    assert voicemail["data"]["mimetype"] == "audio/wav"
+    assert tone_power(path, 660) > 20 * tone_power(path, 1300)
+    rig.caller.state("c1", "DISCONNECTED", 15)  # goodbye, then the gateway hangs up
+    ended = rig.odoo.wait_event("ended")
+    assert ended["data"]["outcome"] == "voicemail"
+    assert not rig.odoo.of_type("queued")

@@ -7,7 +7,7 @@ started by this script on the telephony worker's ports::
 
     source setup/common.sh; ensure_venv; ensure_postgres; find_odoo
     $PYTHON tests/bench/bench_call_telephony_screen_pop.py \
-        [--calls 30] [--rounds 5] [--db w_tel_bench]
+        [--calls 30] [--rounds 5] [--db w_tel2_bench]
 
 The database is created with call_telephony and demo data on first use. The
 script creates ``--calls`` agent users, logs each one in over
@@ -27,7 +27,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,8 +37,8 @@ import websocket
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "call_telephony.md"
 DEMO_KEY = "ctgwdemo5f2c8e1a9b7d4036a1e2f3c4d5e6f708"
-HTTP_PORT = 18131
-GEVENT_PORT = 18136
+HTTP_PORT = 18171
+GEVENT_PORT = 18181
 MAX_SECONDS = 600  # hard bound of the whole run
 
 
@@ -101,34 +100,6 @@ def ensure_database(db):
     )
 
 
-def gevent_metadata_shim():
-    """The venv's old pkg_resources (setuptools<70) cannot find the
-    ``zope_interface-*.dist-info`` of recent zope packages, so Odoo's gevent
-    worker dies at start (DistributionNotFound: zope.interface). When that is
-    the case, expose the same distributions under their dotted names in a
-    private folder put on the gevent worker's PYTHONPATH (metadata only: the
-    code imported is the venv's own). Returns that folder or ``None``.
-    """
-    import importlib.metadata  # noqa: PLC0415
-
-    import pkg_resources  # noqa: PLC0415
-
-    try:
-        pkg_resources.require("gevent")
-        return None
-    except pkg_resources.DistributionNotFound:
-        pass
-    shim = Path(tempfile.mkdtemp(prefix="tel_bench_meta_"))
-    for name in ("zope.interface", "zope.event"):
-        version = importlib.metadata.version(name)
-        info = shim / f"{name}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        )
-    return shim
-
-
 def start_odoo(db, workers):
     cmd = odoo_command(
         db,
@@ -141,15 +112,8 @@ def start_odoo(db, workers):
             "--limit-time-real=120",
         ],
     )
-    env = dict(os.environ)
-    shim = gevent_metadata_shim()
-    if shim:
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [env.get("PYTHONPATH"), str(shim)])
-        )
-        print(f"gevent metadata shim: {shim}", flush=True)
     log = open(ROOT / ".local" / "bench_call_telephony_odoo.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -377,7 +341,7 @@ def percentile(values, share):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="w_tel_bench")
+    parser.add_argument("--db", default="w_tel2_bench")
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)

@@ -6,6 +6,7 @@ incoming caller ID is reduced to one canonical E.164 string so that a lookup
 is a single exact match on an indexed column.
 """
 
+import functools
 import re
 from collections import namedtuple
 
@@ -114,7 +115,15 @@ def caller_id_variants(raw, region="CN"):
         return []
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text, _extension = split_extension(str(raw).strip())
+    return list(_caller_id_variants(str(raw).strip(), (region or "CN").upper()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _caller_id_variants(text, region):
+    """:func:`caller_id_variants` of a stripped text, as a tuple (cached: the
+    same callers ring again and again, and a full phonenumbers parse of the
+    international reading costs far more than the database lookup)."""
+    text, _extension = split_extension(text)
     cleaned = _clean(text)
     variants = set()
     national = normalize_number(cleaned, region)
@@ -124,4 +133,4 @@ def caller_id_variants(raw, region="CN"):
         international = normalize_number("+" + cleaned, region)
         if international.e164 and international.is_valid:
             variants.add(international.e164)
-    return sorted(variants)
+    return tuple(sorted(variants))

@@ -33,6 +33,11 @@ CHROME_FLAGS = [
     "--window-size=1400,860",
 ]
 
+# sticky notifications (e.g. "page out of date" on a brand-new database)
+CLOSE_NOTIFICATIONS = (
+    "document.querySelectorAll('.o_notification_close').forEach(b => b.click())"
+)
+
 
 def free_port():
     with socket.socket() as sock:
@@ -124,6 +129,8 @@ def main():
                 name, _, path = spec.partition("=")
                 tools.call("Page.navigate", url=args.url + path)
                 time.sleep(args.wait)
+                tools.call("Runtime.evaluate", expression=CLOSE_NOTIFICATIONS)
+                time.sleep(0.5)
                 shot = tools.call("Page.captureScreenshot", format="png")
                 (out / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
                 print(out / f"{name}.png")

@@ -156,18 +156,23 @@ class ResPartner(models.Model):
 
     @api.model
     def _call_search_by_e164(self, variants):
-        """The customers having one of the E.164 ``variants``.
+        """The customers having one of the E.164 ``variants``, most recent
+        order first; the current user's access rights and record rules apply.
 
-        One small SQL query (the indexed match on
-        ``call_partner_number.number_e164``, the "active" filter and the "most
-        recent order first" ordering), then the user's access rights and record
-        rules applied to its few rows in Python, as ``has_access`` does.  This
-        avoids building and planning the record-rule clause of a full
-        ``_search`` on every call, which cost more than the lookup itself.
+        One small SQL query does the indexed match on
+        ``call_partner_number.number_e164``, the "active" filter and the
+        ordering, and also returns the columns the user's record rules test;
+        the rules are then applied to its few rows in Python, exactly as
+        ``has_access`` does.  Building the rules into a full ``_search`` and
+        loading the records again to check them cost more than the lookup.
         """
+        rule_fields = []
         if not self.env.su:
             # like _search: no read access at all is an error, not "nobody"
             self.browse().check_access("read")
+            domain = self.env["ir.rule"]._compute_domain(self._name, "read")
+            if domain:
+                rule_fields = self._call_column_fields(domain)
         self.env["call.order"].flush_model(["partner_id", "booking_start"])
         self.env["call.partner.number"].flush_model(["partner_id", "number_e164"])
         active_test = bool(
@@ -175,19 +180,49 @@ class ResPartner(models.Model):
         )
         if active_test:
             self.flush_model([self._active_name])
-        rows = self.env.execute_query(self._call_lookup_sql(variants, active_test))
+        rows = self.env.execute_query(
+            self._call_lookup_sql(variants, active_test, rule_fields)
+        )
         partners = self.browse([row[0] for row in rows])
-        # keeps the order of ``partners``
-        return partners._filtered_access("read")
+        if self.env.su or not partners:
+            return partners
+        # what _fetch_query does: cache the values without overwriting
+        # pending updates, so that the rule check reads nothing more
+        for index, field in enumerate(rule_fields, 1):
+            self.env.cache.insert_missing(partners, field, [row[index] for row in rows])
+        return partners._filtered_access("read")  # keeps the order
 
     @api.model
-    def _call_lookup_sql(self, variants, active_test=True):
-        """SQL of the lookup: ids of the customers having one of ``variants``,
-        most recent order first (customers without orders last), then newest
-        customer first; archived customers left out when ``active_test``."""
+    def _call_column_fields(self, domain):
+        """The plain column fields of this model that the leaves of
+        ``domain`` test directly (first part of each path)."""
+        fields = {}
+        for leaf in domain:
+            if not (isinstance(leaf, list | tuple) and isinstance(leaf[0], str)):
+                continue
+            field = self._fields.get(leaf[0].split(".", 1)[0])
+            if (
+                field
+                and field.name != "id"
+                and field.store
+                and field.column_type
+                and not field.translate
+                and field.type != "binary"
+            ):
+                fields[field.name] = field
+        return list(fields.values())
+
+    @api.model
+    def _call_lookup_sql(self, variants, active_test=True, fields=()):
+        """SQL of the lookup: ids of the customers having one of ``variants``
+        (then the columns of ``fields``), most recent order first (customers
+        without orders last), then newest customer first; archived customers
+        are left out when ``active_test``."""
+        columns = [SQL.identifier("p", "id")]
+        columns += [SQL.identifier("p", field.name, to_flush=field) for field in fields]
         return SQL(
             """
-            SELECT p.id
+            SELECT %(columns)s
               FROM call_partner_number n
               JOIN res_partner p ON p.id = n.partner_id
              WHERE n.number_e164 = ANY(%(variants)s)%(active)s
@@ -196,6 +231,7 @@ class ResPartner(models.Model):
                         WHERE o.partner_id = p.id) DESC NULLS LAST,
                       p.id DESC
             """,
+            columns=SQL(", ").join(columns),
             variants=list(variants),
             active=(
                 SQL(" AND %s", SQL.identifier("p", self._active_name))

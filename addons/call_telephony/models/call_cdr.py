@@ -1,4 +1,5 @@
 import base64
+import json
 from datetime import datetime
 
 from odoo import api, fields, models
@@ -103,6 +104,9 @@ class CallCdr(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
+    # the caller card computed once when the call comes in (see
+    # _cache_caller_card); technical, not shown to users
+    caller_card = fields.Json(readonly=True, copy=False, groups="base.group_system")
 
     _sql_constraints = [
         (
@@ -322,6 +326,14 @@ class CallCdr(models.Model):
     # Gateway events (called by call.gateway.event)
     # ------------------------------------------------------------------
     @api.model
+    def _gateway_prefetch(self, gateway, call_refs):
+        """``{call_ref: call.cdr}`` of the known calls of an event batch."""
+        cdrs = self.search(
+            [("gateway", "=", gateway), ("call_ref", "in", list(call_refs))]
+        )
+        return {cdr.call_ref: cdr for cdr in cdrs}
+
+    @api.model
     def _gateway_find_or_create(self, gateway, call_ref, ts):
         cdr = self.search(
             [("gateway", "=", gateway), ("call_ref", "=", call_ref)], limit=1
@@ -365,6 +377,7 @@ class CallCdr(models.Model):
                 "company_id": hotline.company_id.id or self.env.company.id,
             }
         )
+        self._cache_caller_card()
         block = (
             self.env["call.blacklist"].sudo()._find_block(caller) if caller else None
         )
@@ -448,16 +461,16 @@ class CallCdr(models.Model):
 
     def _on_ringing(self, when, data):
         agents = self._agents_from(data)
-        self.write(
-            {
-                "live_state": "ringing" if self.live_state != "talking" else "talking",
-                "rung_agent_ids": [(4, agent.id) for agent in agents],
-            }
-        )
+        vals = {"rung_agent_ids": [(4, agent.id) for agent in agents]}
+        if self.live_state != "talking":
+            vals["live_state"] = "ringing"
+        self.write(vals)
         agents._set_state("ringing", call_ref=self.call_ref)
         for agent in agents:
+            # the card computed when the call came in, if this agent may see
+            # all of it: the screen pop is the latency that matters here
             agent.user_id.partner_id._bus_send(
-                "call_telephony/ring", self._ring_payload(agent)
+                "call_telephony/ring", self._ring_payload(agent, cached=True)
             )
 
     def _on_ring_cancelled(self, when, data):
@@ -734,17 +747,28 @@ class CallCdr(models.Model):
             return "missed"
         return "abandoned"
 
-    def _ring_payload(self, agent, transferred=False):
-        self.ensure_one()
-        number = (
+    def _ring_number(self):
+        return (
             self.caller_number if self.direction == "inbound" else self.callee_number
-        )
-        card = (
-            self.env["res.partner"]
-            .with_user(agent.user_id)
-            .with_company(self.company_id)
-            .call_caller_card(number or "")
-        )
+        ) or ""
+
+    def _ring_payload(self, agent, transferred=False, cached=False):
+        """Screen-pop message for ``agent``.
+
+        :param cached: use the card computed when the call came in when
+            ``agent`` may read everything it shows (else compute it as
+            ``agent``)
+        """
+        self.ensure_one()
+        number = self._ring_number()
+        card = self._cached_card_for(agent, number) if cached else None
+        if card is None:
+            card = (
+                self.env["res.partner"]
+                .with_user(agent.user_id)
+                .with_company(self.company_id)
+                .call_caller_card(number)
+            )
         return {
             "call_id": self.call_ref,
             "cdr_id": self.id,
@@ -757,6 +781,68 @@ class CallCdr(models.Model):
             "transferred": transferred,
             "card": card,
         }
+
+    def _cache_caller_card(self):
+        """Compute the caller card once, when the call comes in, and keep it
+        on the call with the customers and orders it shows, so that ringing
+        an agent only checks that the agent may read them."""
+        self.ensure_one()
+        number = self._ring_number()
+        company = self.company_id
+        # sudo: the gateway user reads no customers; the card is only sent to
+        # agents who may read every record in it (see _cached_card_for)
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .with_company(company)
+            .with_context(allowed_company_ids=company.ids)
+        )
+        card = partners.call_caller_card(number)
+        order_ids = [
+            order["id"]
+            for partner in card["partners"]
+            for order in partner["last_orders"] + partner["open_orders"]
+        ]
+        self.sudo().caller_card = {
+            "number": number,
+            "lang": partners.env.lang or "en_US",
+            "partner_ids": [partner["id"] for partner in card["partners"]],
+            "order_ids": order_ids,
+            "card": card,
+        }
+
+    def _cached_card_for(self, agent, number):
+        """The cached caller card if ``agent`` may read all of it, else
+        ``None``."""
+        cache = self.sudo().caller_card
+        if not cache or cache.get("number") != number:
+            return None
+        user = agent.user_id
+        if self.company_id not in user.sudo().company_ids:
+            return None
+        env = self.with_user(user).with_company(self.company_id).env
+        for model, ids in (
+            ("res.partner", cache["partner_ids"]),
+            ("call.order", cache["order_ids"]),
+        ):
+            if ids and (
+                not env[model].has_access("read")
+                or env[model].search_count([("id", "in", ids)]) != len(set(ids))
+            ):
+                return None
+        card = cache["card"]
+        lang = user.lang or "en_US"
+        if cache["order_ids"] and lang != cache["lang"]:
+            # order state labels in the agent's language
+            order_model = env["call.order"].with_context(lang=lang)
+            labels = dict(
+                order_model._fields["state"]._description_selection(order_model.env)
+            )
+            card = json.loads(json.dumps(card))
+            for partner in card["partners"]:
+                for order in partner["last_orders"] + partner["open_orders"]:
+                    order["state_label"] = labels.get(order["state"])
+        return card
 
     def _cancel_ring(self, agents):
         for agent in agents:

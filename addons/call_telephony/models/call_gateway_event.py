@@ -3,6 +3,7 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from .call_cdr import ts_to_datetime
 
@@ -52,6 +53,11 @@ class CallGatewayEvent(models.Model):
     def _process_batch(self, gateway, events):
         """Apply a batch of gateway events, each at most once.
 
+        The log rows of the whole batch go in with one ``INSERT ... ON
+        CONFLICT DO NOTHING`` (the idempotency guard, also against a
+        concurrent replay), the calls of the batch are read with one search
+        and the log rows get their call with one ``UPDATE`` at the end.
+
         :param gateway: gateway instance id
         :param events: list of dicts ``call_id, seq, type, ts, data``
         :return: list of result dicts (see readme/API.md)
@@ -61,47 +67,72 @@ class CallGatewayEvent(models.Model):
             raise ValidationError(self.env._("'events' must be a list."))
         clean = [self._check_event(event) for event in events]
         clean.sort(key=lambda e: (e["call_id"], e["seq"]))
+        if not clean:
+            return []
         events_env = self.with_context(call_telephony_gateway_event=True)
-        return [events_env._process_one(gateway, event) for event in clean]
+        log_ids = events_env._insert_logs(gateway, clean)
+        known = events_env._known_cdrs(gateway, clean, log_ids)
+        cdrs = events_env.env["call.cdr"]._gateway_prefetch(
+            gateway, {event["call_id"] for event in clean}
+        )
+        results, links = [], []
+        for event in clean:
+            key = (event["call_id"], event["seq"])
+            log_id = log_ids.pop(key, None)
+            if log_id is None:
+                results.append(
+                    {
+                        "call_id": event["call_id"],
+                        "seq": event["seq"],
+                        "cdr_id": known.get(key),
+                        "status": "duplicate",
+                    }
+                )
+                continue
+            result = events_env._process_one(gateway, event, log_id, cdrs)
+            if result["cdr_id"]:
+                links.append((log_id, result["cdr_id"]))
+            results.append(result)
+        events_env._link_logs(links)
+        return results
 
     @api.model
-    def _process_one(self, gateway, event):
+    def _process_one(self, gateway, event, log_id, cdrs):
+        """Apply one new event (its log row exists already) in a savepoint.
+
+        :param cdrs: ``{call_ref: call.cdr}`` of the batch, kept up to date
+        """
         result = {"call_id": event["call_id"], "seq": event["seq"], "cdr_id": None}
-        known = self.search(
-            [
-                ("gateway", "=", gateway),
-                ("call_ref", "=", event["call_id"]),
-                ("seq", "=", event["seq"]),
-            ],
-            limit=1,
-        )
-        if known:
-            return dict(result, status="duplicate", cdr_id=known.cdr_id.id or None)
         cr = self.env.cr
-        saved_bus = list(cr.precommit.data.get("bus.bus.values", []))
+        saved_bus = (
+            list(cr.precommit.data.get("bus.bus.values", [])),
+            list(cr.postcommit.data.get("bus.bus.channels", [])),
+        )
         try:
             with cr.savepoint():
-                log = self._insert_log(gateway, event, "done")
-                if not log:
-                    return dict(result, status="duplicate")
-                extra, cdr = self._apply(gateway, event)
-                log.cdr_id = cdr
+                extra, cdr = self._apply(gateway, event, cdrs)
                 result.update(extra, status="ok", cdr_id=cdr.id or None)
         except (UserError, ValidationError, ValueError, TypeError, KeyError) as exc:
             message = str(exc.args[0] if exc.args else exc)
-            self._restore_bus(saved_bus)
+            # a call created by the refused event was rolled back with it
+            cdrs.pop(event["call_id"], None)
+            self._restore_bus(*saved_bus)
             _logger.info(
                 "gateway event %s/%s refused: %s",
                 event["call_id"],
                 event["seq"],
                 message,
             )
-            self._insert_log(gateway, event, "error", message)
+            cr.execute(
+                "UPDATE call_gateway_event SET state = 'error', message = %s"
+                " WHERE id = %s",
+                [message[:1000], log_id],
+            )
             result.update(status="error", message=message)
         return result
 
     @api.model
-    def _apply(self, gateway, event):
+    def _apply(self, gateway, event, cdrs=None):
         etype, data, ts = event["type"], event["data"], event["ts"]
         Cdr = self.env["call.cdr"]
         if etype == "command_ack":
@@ -117,49 +148,108 @@ class CallGatewayEvent(models.Model):
             if not data.get("registered", True) and agent.state != "offline":
                 agent._set_state("offline")
             return {}, Cdr
-        cdr = Cdr._gateway_find_or_create(gateway, event["call_id"], ts)
+        cdr = cdrs.get(event["call_id"]) if cdrs is not None else None
+        if not cdr:
+            cdr = Cdr._gateway_find_or_create(gateway, event["call_id"], ts)
+            if cdrs is not None:
+                cdrs[event["call_id"]] = cdr
         extra = cdr._gateway_apply(etype, ts, data)
         return extra, cdr
 
     @api.model
-    def _insert_log(self, gateway, event, state, message=None):
-        """Insert the log row; ``None`` when it exists already (concurrent
-        replay: ON CONFLICT keeps the first)."""
-        payload = {k: v for k, v in event["data"].items() if k not in BULKY_KEYS}
-        self.env.cr.execute(
+    def _insert_logs(self, gateway, events):
+        """Insert the log rows of a batch at once (state done).
+
+        :return: ``{(call_id, seq): log id}`` of the rows inserted now; the
+            events missing from it were received before (or twice in the
+            batch, or by a concurrent request: ON CONFLICT keeps the first)
+        """
+        rows = []
+        for event in events:
+            payload = {k: v for k, v in event["data"].items() if k not in BULKY_KEYS}
+            rows.append(
+                (
+                    gateway,
+                    event["call_id"],
+                    event["seq"],
+                    event["type"],
+                    self._event_time(event["ts"]),
+                    json.dumps(payload, default=str)[:10000],
+                    self.env.uid,
+                )
+            )
+        query = SQL(
             """
             INSERT INTO call_gateway_event
                 (gateway, call_ref, seq, event_type, event_time, payload, state,
-                 message, create_uid, write_uid, create_date, write_date)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                    now() at time zone 'UTC', now() at time zone 'UTC')
+                 create_uid, write_uid, create_date, write_date)
+            SELECT v.gw, v.ref, v.seq, v.etype, v.etime, v.payload, 'done',
+                   v.uid, v.uid, now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM (VALUES %s) AS v(gw, ref, seq, etype, etime, payload, uid)
             ON CONFLICT (gateway, call_ref, seq) DO NOTHING
-            RETURNING id
+            RETURNING id, call_ref, seq
             """,
-            [
-                gateway,
-                event["call_id"],
-                event["seq"],
-                event["type"],
-                self._event_time(event["ts"]),
-                json.dumps(payload, default=str)[:10000],
-                state,
-                message,
-                self.env.uid,
-                self.env.uid,
-            ],
+            SQL(", ").join(
+                SQL(
+                    "(%s, %s, %s::int, %s, %s::timestamp, %s, %s::int)",
+                    *row,
+                )
+                for row in rows
+            ),
         )
-        row = self.env.cr.fetchone()
-        return self.browse(row[0]) if row else None
+        self.env.cr.execute(query)
+        return {(ref, seq): log_id for log_id, ref, seq in self.env.cr.fetchall()}
 
     @api.model
-    def _restore_bus(self, saved):
-        """A savepoint rollback drops the queued bus messages of the events
-        already applied in this batch: queue them again."""
-        if not saved:
+    def _known_cdrs(self, gateway, events, new_logs):
+        """``{(call_id, seq): cdr id}`` of the events received before."""
+        old = {(e["call_id"], e["seq"]) for e in events} - set(new_logs)
+        if not old:
+            return {}
+        self.env.cr.execute(
+            """
+            SELECT call_ref, seq, cdr_id FROM call_gateway_event
+             WHERE gateway = %s AND call_ref IN %s
+            """,
+            [gateway, tuple({ref for ref, _seq in old})],
+        )
+        return {
+            (ref, seq): cdr_id or None
+            for ref, seq, cdr_id in self.env.cr.fetchall()
+            if (ref, seq) in old
+        }
+
+    @api.model
+    def _link_logs(self, links):
+        """Set the call of the new log rows with one UPDATE."""
+        if not links:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE call_gateway_event AS e SET cdr_id = v.cdr
+                  FROM (VALUES %s) AS v(id, cdr) WHERE e.id = v.id
+                """,
+                SQL(", ").join(
+                    SQL("(%s::int, %s::int)", log_id, cdr_id)
+                    for log_id, cdr_id in links
+                ),
+            )
+        )
+        self.invalidate_model(["cdr_id", "state", "message"])
+
+    @api.model
+    def _restore_bus(self, values, channels):
+        """A savepoint rollback drops the queued bus messages (and their
+        channels) of the events already applied in this batch: queue them
+        again."""
+        if not values and not channels:
             return
         self.env["bus.bus"]._ensure_hooks()
-        self.env.cr.precommit.data["bus.bus.values"][:0] = saved
+        self.env.cr.precommit.data["bus.bus.values"][:0] = values
+        queued = self.env.cr.postcommit.data["bus.bus.channels"]
+        for channel in channels:
+            queued.add(channel)
 
     @api.model
     def _event_time(self, ts):

@@ -80,3 +80,12 @@ def test_mobile_fast_path_agrees_with_phonenumbers():
         assert got.is_valid == expected_valid, typed
     # another region never takes the CN shortcut
     assert phone_number.normalize_number("13812345678", "US").e164 != "+8613812345678"
+
+
+def test_caller_id_variants_cache_hands_out_fresh_lists():
+    first = phone_number.caller_id_variants("8613812345678", "CN")
+    first.append("+10000000000")
+    again = phone_number.caller_id_variants("8613812345678", "cn")
+    assert again == ["+8613812345678"]
+    assert again is not first
+    assert phone_number.caller_id_variants(8613812345678.0, None) == again

@@ -117,3 +117,27 @@ class TestLookup(CallOrderingCase):
         self.li.active = False
         found = self.env["res.partner"]._call_search_by_number("010-8765-4321")
         self.assertEqual(found, self.zhang)
+
+    def test_archived_customer_is_returned_without_active_test(self):
+        self.li.active = False
+        self._order(self.li, "2026-03-01 12:00:00")
+        found = (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            ._call_search_by_number("010-8765-4321")
+        )
+        self.assertEqual(found.ids, [self.li.id, self.zhang.id])
+
+    def test_lookup_as_superuser_and_pending_changes(self):
+        # an unsaved (pending) archive and a new order are seen by the lookup
+        self.zhang.active = False
+        found = (
+            self.env["res.partner"]
+            .with_user(self.agent)
+            ._call_search_by_number("010 8765 4321")
+        )
+        self.assertEqual(found, self.li)
+        self.zhang.active = True
+        self._order(self.zhang, "2026-09-01 12:00:00")
+        found = self.env["res.partner"].sudo()._call_search_by_number("01087654321")
+        self.assertEqual(found.ids, [self.zhang.id, self.li.id])

@@ -38,7 +38,45 @@ def parse_args(argv=None):
     parser.add_argument("--language", choices=("zh", "en"))
     parser.add_argument("--log-level")
     parser.add_argument("--no-websocket", action="store_true")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        metavar="N",
+        help="run a Kamailio SIP front on --sip-port and N line workers behind it",
+    )
+    parser.add_argument(
+        "--surge-workers",
+        type=int,
+        default=1,
+        metavar="M",
+        help="with --pool: workers that only take the surge path (default 1)",
+    )
     return parser.parse_args(argv)
+
+
+def worker_argv(argv):
+    """The command line of a pool worker: the pool's, minus what the pool
+    sets per worker."""
+    skip = {
+        "--pool",
+        "--surge-workers",
+        "--sip-port",
+        "--sip-host",
+        "--spool-dir",
+        "--rtp-port",
+        "--gateway-id",
+        "--transports",
+    }
+    out, items, i = [], list(argv), 0
+    while i < len(items):
+        item = items[i]
+        name = item.split("=", 1)[0]
+        if name in skip:
+            i += 1 if "=" in item else 2
+            continue
+        out.append(item)
+        i += 1
+    return out
 
 
 def build_config(args, env=None):
@@ -87,6 +125,15 @@ def main(argv=None):
             "no API key (CALL_GATEWAY_API_KEY): Odoo will refuse the events; "
             "they stay in the spool"
         )
+    if args.pool:
+        from .pool import Pool
+
+        # the workers keep their own spools below the pool's
+        config.spool_dir = os.path.abspath(config.spool_dir)
+        raw = sys.argv[1:] if argv is None else argv
+        Pool(config, args.pool, args.surge_workers, worker_argv(raw)).run()
+        logging.shutdown()
+        return 0
     Gateway(config).run()
     logging.shutdown()
     # pjsua2 objects must not be finalised after libDestroy(): leave now.

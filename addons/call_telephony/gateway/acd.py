@@ -161,3 +161,19 @@ def surge_decision(waiting, active_calls, hotline, max_calls, surge_reserve=0):
     if hotline.max_queue and waiting >= hotline.max_queue:
         return "surge"
     return None
+
+
+def pool_admission(role, decision):
+    """A pool member's answer to a new caller (gateway/pool.py).
+
+    A *line* worker refuses (486) a caller it cannot serve normally, so the
+    SIP front tries the next worker and, when every line worker is full, a
+    *surge* worker, which sends every caller to the surge path (answer,
+    promise a callback, hang up: its lines free within seconds). A
+    standalone gateway (no role) keeps its own decision.
+    """
+    if role == "line" and decision == "surge":
+        return "reject"
+    if role == "surge" and decision is None:
+        return "surge"
+    return decision

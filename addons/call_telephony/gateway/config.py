@@ -47,6 +47,12 @@ class GatewayConfig:
     log_level: str = "INFO"
     pjsip_log_level: int = 1
     shutdown_grace_seconds: float = 30.0
+    # Pool member (set by ``--pool``, gateway/pool.py): "" standalone, "line"
+    # (refuses with 486 when it cannot serve a caller normally, so the SIP
+    # front tries the next worker) or "surge" (every caller takes the surge
+    # path). ``pool_dialer``: this process executes ``dial`` commands.
+    pool_role: str = ""
+    pool_dialer: bool = True
 
     @classmethod
     def load(cls, path=None, env=None, overrides=None):

@@ -303,7 +303,8 @@ class Engine:
         self._set_codecs()
         self._create_accounts()
         self.running = True
-        _logger.info(
+        _logger.log(
+            logging.WARNING if cfg.pool_role else logging.INFO,
             "SIP gateway listening on %s:%s (%s)",
             cfg.sip_host,
             cfg.sip_port,
@@ -548,8 +549,8 @@ class Engine:
             )
             return "reject"
         if decision is None and legs + 1 > self.config.max_legs:
-            return "surge"
-        return decision
+            decision = "surge"
+        return acd.pool_admission(self.config.pool_role, decision)
 
     # -- queue dispatching ------------------------------------------------------
     def enqueue(self, session):

@@ -1048,7 +1048,10 @@ def run_command(engine, command):
         if engine.config_refresh is not None:
             engine.config_refresh()
         return
+    pooled = bool(engine.config.pool_role)
     if name == "dial":
+        if pooled and not engine.config.pool_dialer:
+            return  # another worker of the pool dials
         if not engine.accepting:
             ack(engine, command, False, "gateway shutting down")
             return
@@ -1058,6 +1061,8 @@ def run_command(engine, command):
         return
     session = engine.sessions.get(command.get("call_id"))
     if session is None:
+        if pooled:
+            return  # the call is on another worker of the pool
         ack(engine, command, False, "unknown call")
         return
     ok, message = True, ""

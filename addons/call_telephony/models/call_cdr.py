@@ -803,10 +803,12 @@ class CallCdr(models.Model):
             for partner in card["partners"]
             for order in partner["last_orders"] + partner["open_orders"]
         ]
+        partner_ids = [partner["id"] for partner in card["partners"]]
         self.sudo().caller_card = {
             "number": number,
             "lang": partners.env.lang or "en_US",
-            "partner_ids": [partner["id"] for partner in card["partners"]],
+            "partner_ids": partner_ids,
+            "number_ids": partners.browse(partner_ids).call_number_ids.ids,
             "order_ids": order_ids,
             "card": card,
         }
@@ -823,6 +825,7 @@ class CallCdr(models.Model):
         env = self.with_user(user).with_company(self.company_id).env
         for model, ids in (
             ("res.partner", cache["partner_ids"]),
+            ("call.partner.number", cache["number_ids"]),
             ("call.order", cache["order_ids"]),
         ):
             if ids and (

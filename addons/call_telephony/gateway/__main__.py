@@ -128,6 +128,8 @@ def main(argv=None):
     if args.pool:
         from .pool import Pool
 
+        logging.getLogger("gateway.pool").setLevel(logging.INFO)
+
         # the workers keep their own spools below the pool's
         config.spool_dir = os.path.abspath(config.spool_dir)
         raw = sys.argv[1:] if argv is None else argv

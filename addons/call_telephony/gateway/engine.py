@@ -498,7 +498,7 @@ class Engine:
         dialled = uri_user(info.localUri) or account.hotline_number
         self.stats["incoming"] += 1
         if not self.accepting:
-            leg.safe_answer(503)
+            self.refuse(leg, 503)
             return
         hotline = self.snapshot.hotline_for(dialled) or self.snapshot.hotline_for(
             account.hotline_number
@@ -514,16 +514,29 @@ class Engine:
                 "call from %s to unknown hotline %r refused", caller, dialled
             )
             self.stats["unknown_hotline"] += 1
-            leg.safe_answer(404)
+            self.refuse(leg, 404)
             return
         decision = self.admission(hotline)
         if decision == "reject":
             self.stats["rejected"] += 1
-            leg.safe_answer(486)
+            self.refuse(leg, 486)
             return
         session = InboundSession(self, leg, hotline, caller, dialled)
         self.sessions[session.call_id] = session
         session.start(surge=decision == "surge")
+
+    def refuse(self, leg, code):
+        """Answer a new caller with a final error and drop its object now.
+
+        A call refused inside ``onIncomingCall`` gets no DISCONNECTED
+        callback, so its pjsua2 object keeps the call slot number; destroyed
+        later (graveyard), it would hang up whichever call reuses that slot
+        (seen as agent rings cancelled at once under load). Destroyed here,
+        still inside the callback, it can only touch its own refused call.
+        """
+        leg.safe_answer(code)
+        leg.ended = True
+        self._legs.discard(leg)
 
     def admission(self, hotline):
         """Normal path, surge path or refusal for a new caller.
@@ -549,6 +562,13 @@ class Engine:
             )
             return "reject"
         if decision is None and legs + 1 > self.config.max_legs:
+            decision = "surge"
+        if (
+            self.config.pool_role == "line"
+            and 2 * len(self.sessions) + 2 > self.config.max_legs
+        ):
+            # in a pool, a line worker keeps two legs per caller (the agent's
+            # too); the front hands a caller it cannot bridge to the next one
             decision = "surge"
         return acd.pool_admission(self.config.pool_role, decision)
 

@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import signal
-import string
 import subprocess
 import sys
 import time
@@ -74,7 +73,11 @@ def render_front(run_dir, host, port, line_ports, surge_ports, **options):
         "surge_rounds": options.get("surge_rounds", 20),
         "surge_pause_us": options.get("surge_pause_us", 500000),
     }
-    text = string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for name, value in values.items():
+        text = text.replace(f"@@{name}@@", str(value))
+    if "@@" in text:
+        raise ValueError("kamailio.cfg.tmpl: placeholder left unfilled")
     cfg = run_dir / "kamailio.cfg"
     cfg.write_text(text, encoding="utf-8")
     return cfg

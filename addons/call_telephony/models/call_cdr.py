@@ -4,6 +4,7 @@ from datetime import datetime
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from ..tools.routing import digits_only, number_forms, service_level
 
@@ -21,6 +22,20 @@ OUTCOMES = [
 # outcomes decided during the call that the end of the call keeps
 STICKY_OUTCOMES = ("overflowed", "self_service", "voicemail", "callback", "blacklisted")
 QA_FIELDS = ("qa_score", "tag_ids", "qa_note")
+# what the gateway events read on the calls of a batch
+PREFETCH_FIELDS = [
+    "call_ref",
+    "direction",
+    "live_state",
+    "caller_number",
+    "callee_number",
+    "company_id",
+    "hotline_id",
+    "queue_id",
+    "team_id",
+    "agent_id",
+    "outcome",
+]
 
 
 def ts_to_datetime(ts):
@@ -328,9 +343,12 @@ class CallCdr(models.Model):
     @api.model
     def _gateway_prefetch(self, gateway, call_refs):
         """``{call_ref: call.cdr}`` of the known calls of an event batch."""
-        cdrs = self.search(
-            [("gateway", "=", gateway), ("call_ref", "in", list(call_refs))]
+        cdrs = self.search_fetch(
+            [("gateway", "=", gateway), ("call_ref", "in", list(call_refs))],
+            PREFETCH_FIELDS,
         )
+        # sudo: the cached caller card (technical field) of the same calls
+        cdrs.sudo().fetch(["caller_card"])
         return {cdr.call_ref: cdr for cdr in cdrs}
 
     @api.model
@@ -461,10 +479,9 @@ class CallCdr(models.Model):
 
     def _on_ringing(self, when, data):
         agents = self._agents_from(data)
-        vals = {"rung_agent_ids": [(4, agent.id) for agent in agents]}
+        self._add_rung_agents(agents)
         if self.live_state != "talking":
-            vals["live_state"] = "ringing"
-        self.write(vals)
+            self.live_state = "ringing"
         agents._set_state("ringing", call_ref=self.call_ref)
         for agent in agents:
             # the card computed when the call came in, if this agent may see
@@ -834,8 +851,8 @@ class CallCdr(models.Model):
             ):
                 return None
         card = cache["card"]
-        lang = user.lang or "en_US"
-        if cache["order_ids"] and lang != cache["lang"]:
+        lang = cache["order_ids"] and (user.lang or "en_US")
+        if lang and lang != cache["lang"]:
             # order state labels in the agent's language
             order_model = env["call.order"].with_context(lang=lang)
             labels = dict(
@@ -846,6 +863,22 @@ class CallCdr(models.Model):
                 for order in partner["last_orders"] + partner["open_orders"]:
                     order["state_label"] = labels.get(order["state"])
         return card
+
+    def _add_rung_agents(self, agents):
+        """Link ``agents`` as rung, without reading the agents rung before
+        (what the ORM does for a ``(4, id)`` command)."""
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO call_cdr_rung_agent_rel (call_cdr_id, call_agent_id)
+                SELECT %s, unnest(%s::int[]) ON CONFLICT DO NOTHING
+                """,
+                self.id,
+                agents.ids,
+            )
+        )
+        self.invalidate_recordset(["rung_agent_ids"])
 
     def _cancel_ring(self, agents):
         for agent in agents:

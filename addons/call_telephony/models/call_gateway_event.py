@@ -13,6 +13,15 @@ _logger = logging.getLogger(__name__)
 CONTROL_EVENTS = ("command_ack", "agent_registration")
 # payload keys too large to keep in the event log
 BULKY_KEYS = ("data",)
+# events applied (and, from the HTTP route, committed) together
+CHUNK_SIZE = 15
+# flags kept in cr.precommit.data by the event handlers
+ONCE_PER_TRANSACTION_KEYS = (
+    "call_telephony.wallboard_sent",
+    "call_telephony.config_changed",
+)
+# payload keys that name an agent
+AGENT_KEYS = ("agent_id", "from_agent_id", "to_agent_id")
 
 
 class CallGatewayEvent(models.Model):
@@ -50,16 +59,22 @@ class CallGatewayEvent(models.Model):
     ]
 
     @api.model
-    def _process_batch(self, gateway, events):
+    def _process_batch(self, gateway, events, commit=None):
         """Apply a batch of gateway events, each at most once.
 
-        The log rows of the whole batch go in with one ``INSERT ... ON
-        CONFLICT DO NOTHING`` (the idempotency guard, also against a
-        concurrent replay), the calls of the batch are read with one search
-        and the log rows get their call with one ``UPDATE`` at the end.
+        The whole batch is checked first (a malformed batch writes nothing).
+        The events are then applied in chunks of ``CHUNK_SIZE``: the log rows
+        of a chunk go in with one ``INSERT ... ON CONFLICT DO NOTHING`` (the
+        idempotency guard, also against a concurrent replay), its calls and
+        agents are read at once, and its log rows get their call with one
+        ``UPDATE``.
 
         :param gateway: gateway instance id
         :param events: list of dicts ``call_id, seq, type, ts, data``
+        :param commit: optional callable run after each chunk but the last
+            (the HTTP route commits there, so that the screen pops of the
+            first calls leave while the rest of the batch is applied; a
+            retried batch then gets ``duplicate`` for what was committed)
         :return: list of result dicts (see readme/API.md)
         """
         gateway = self._check_text(gateway, "gateway", 64)
@@ -67,16 +82,26 @@ class CallGatewayEvent(models.Model):
             raise ValidationError(self.env._("'events' must be a list."))
         clean = [self._check_event(event) for event in events]
         clean.sort(key=lambda e: (e["call_id"], e["seq"]))
-        if not clean:
-            return []
         events_env = self.with_context(call_telephony_gateway_event=True)
-        log_ids = events_env._insert_logs(gateway, clean)
-        known = events_env._known_cdrs(gateway, clean, log_ids)
-        cdrs = events_env.env["call.cdr"]._gateway_prefetch(
-            gateway, {event["call_id"] for event in clean}
+        results = []
+        for start in range(0, len(clean), CHUNK_SIZE):
+            if start and commit:
+                commit()
+            results += events_env._process_chunk(
+                gateway, clean[start : start + CHUNK_SIZE]
+            )
+        return results
+
+    @api.model
+    def _process_chunk(self, gateway, events):
+        log_ids = self._insert_logs(gateway, events)
+        known = self._known_cdrs(gateway, events, log_ids)
+        cdrs = self.env["call.cdr"]._gateway_prefetch(
+            gateway, {event["call_id"] for event in events}
         )
+        self._prefetch_agents(events)
         results, links = [], []
-        for event in clean:
+        for event in events:
             key = (event["call_id"], event["seq"])
             log_id = log_ids.pop(key, None)
             if log_id is None:
@@ -89,11 +114,11 @@ class CallGatewayEvent(models.Model):
                     }
                 )
                 continue
-            result = events_env._process_one(gateway, event, log_id, cdrs)
+            result = self._process_one(gateway, event, log_id, cdrs)
             if result["cdr_id"]:
                 links.append((log_id, result["cdr_id"]))
             results.append(result)
-        events_env._link_logs(links)
+        self._link_logs(links)
         return results
 
     @api.model
@@ -104,19 +129,24 @@ class CallGatewayEvent(models.Model):
         """
         result = {"call_id": event["call_id"], "seq": event["seq"], "cdr_id": None}
         cr = self.env.cr
-        saved_bus = (
-            list(cr.precommit.data.get("bus.bus.values", [])),
-            list(cr.postcommit.data.get("bus.bus.channels", [])),
+        # Savepoint without flushing the cursor: the bus messages of the
+        # batch are then inserted at once at commit, not one INSERT per
+        # event; the ORM is flushed inside the savepoint so that a failing
+        # write is rolled back with its event.
+        self.env.flush_all()
+        queued = cr.precommit.data
+        saved = (
+            len(queued.get("bus.bus.values", ())),
+            {key: queued.get(key) for key in ONCE_PER_TRANSACTION_KEYS},
         )
         try:
-            with cr.savepoint():
+            with cr.savepoint(flush=False):
                 extra, cdr = self._apply(gateway, event, cdrs)
+                self.env.flush_all()
                 result.update(extra, status="ok", cdr_id=cdr.id or None)
         except (UserError, ValidationError, ValueError, TypeError, KeyError) as exc:
             message = str(exc.args[0] if exc.args else exc)
-            # a call created by the refused event was rolled back with it
-            cdrs.pop(event["call_id"], None)
-            self._restore_bus(*saved_bus)
+            self._forget_event(cdrs, event, saved)
             _logger.info(
                 "gateway event %s/%s refused: %s",
                 event["call_id"],
@@ -220,6 +250,25 @@ class CallGatewayEvent(models.Model):
         }
 
     @api.model
+    def _prefetch_agents(self, events):
+        """Read the agents named by the events, and their users, at once
+        (what ringing an agent reads: state, user, partner, language,
+        companies)."""
+        ids = set()
+        for event in events:
+            data = event["data"]
+            values = list(data.get("agent_ids") or [])
+            values += [data.get(key) for key in AGENT_KEYS]
+            ids.update(v for v in values if isinstance(v, int) and v > 0)
+        if not ids:
+            return
+        # sudo: only fills the cache with what the handlers read next
+        agents = self.env["call.agent"].sudo().browse(ids).exists()
+        agents.mapped("state")
+        agents.user_id.mapped("partner_id")
+        agents.user_id.company_ids  # noqa: B018
+
+    @api.model
     def _link_logs(self, links):
         """Set the call of the new log rows with one UPDATE."""
         if not links:
@@ -239,17 +288,22 @@ class CallGatewayEvent(models.Model):
         self.invalidate_model(["cdr_id", "state", "message"])
 
     @api.model
-    def _restore_bus(self, values, channels):
-        """A savepoint rollback drops the queued bus messages (and their
-        channels) of the events already applied in this batch: queue them
-        again."""
-        if not values and not channels:
-            return
-        self.env["bus.bus"]._ensure_hooks()
-        self.env.cr.precommit.data["bus.bus.values"][:0] = values
-        queued = self.env.cr.postcommit.data["bus.bus.channels"]
-        for channel in channels:
-            queued.add(channel)
+    def _forget_event(self, cdrs, event, saved):
+        """After the savepoint of a refused event was rolled back: drop what
+        the event left in the cache and the queued bus messages it added
+        (those of the events applied before stay queued)."""
+        self.env.transaction.clear()
+        # a call created by the refused event was rolled back with it
+        cdrs.pop(event["call_id"], None)
+        queued = self.env.cr.precommit.data
+        bus_count, flags = saved
+        if "bus.bus.values" in queued:
+            del queued["bus.bus.values"][bus_count:]
+        for key, value in flags.items():
+            if value is None:
+                queued.pop(key, None)
+            else:
+                queued[key] = value
 
     @api.model
     def _event_time(self, ts):

@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "tests" / "bench" / "results" / "call_reports.md"
 MAX_SECONDS = 1800  # the whole run, generation included, is bounded
+RANKING_SECTION = "## Agent ranking and dashboard"
 
 
 def parse_args():
@@ -466,6 +467,12 @@ def main():
             "|---|---|---|---|---|",
             *info,
             "",
+            "The per-call view `call.report.cdr` (one row per call) is meant for "
+            "lists, drill-down to the calls behind a figure and Excel export; "
+            "pivots and graphs should use the cubes `call.report.traffic` and "
+            "`call.report.agent.traffic`, which give the same figures (see the "
+            "first table).",
+            "",
             "Command:",
             "",
             "```sh",
@@ -477,6 +484,11 @@ def main():
             "",
         ]
     )
+    # the agent ranking section is written by bench_call_reports_ranking.py
+    # (by hand from its output): keep it
+    if RESULT.exists() and RANKING_SECTION in RESULT.read_text():
+        old = RESULT.read_text()
+        text += "\n" + old[old.index(RANKING_SECTION) :]
     print(text)
     if not own.no_write:
         RESULT.write_text(text)

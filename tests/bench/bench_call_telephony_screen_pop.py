@@ -386,8 +386,9 @@ def write_results(args, results):
         "",
         "Path measured inside Odoo: the gateway's `ringing` event (HTTP POST",
         "to `/call_telephony/gateway/events`) → CDR and agent state updated,",
-        "caller card computed (`res.partner.call_caller_card` as the agent) →",
-        "`call_telephony/ring` bus message → arrival on the rung agent's websocket.",
+        "caller card (computed at `incoming`, checked against the agent's",
+        "rights) → `call_telephony/ring` bus message → arrival on the rung",
+        "agent's websocket.",
         "",
         f"Set-up: Odoo 18 multi-worker (`--workers={args.workers}` + gevent"
         f" websocket worker on port {GEVENT_PORT}), {args.calls} agents each logged"

@@ -81,8 +81,10 @@ class CallReportsDashboard(models.AbstractModel):
         ]
 
     def _week_ranking(self, week_start):
-        rows = self.env["call.report.agent"].search_read(
-            [("period_kind", "=", "week"), ("period_start", "=", week_start)],
+        # only the week's calls and orders are read (the ranks are the view's)
+        rows = self.env["call.report.agent"]._read_period(
+            "week",
+            week_start,
             [
                 "user_id",
                 "rank",

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from odoo import fields, models
 from odoo.tools import SQL, drop_view_if_exists
 
@@ -43,36 +45,107 @@ class CallReportAgent(models.Model):
         string="Position by Calls", readonly=True, aggregator="min"
     )
 
-    def _select_sql(self):
+    @property
+    def _table_query(self):
+        """The view, or with ``call_report_agent_period`` = (kind, first day)
+        in the context, the same query limited to the source rows around that
+        period (the dashboard's week): its rows for that period, figures and
+        ranks, are the view's; rows of other periods are partial, so such
+        reads must filter on the period (see :meth:`_read_period`)."""
+        period = self.env.context.get("call_report_agent_period")
+        if not period:
+            return None
+        kind, first = period
+        first = fields.Date.to_date(first)
+        if kind == "week":
+            after = first + dt.timedelta(days=7)
+        else:
+            after = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        # local days shifted by at most a day either way in UTC
+        bounds = (first - dt.timedelta(days=1), after + dt.timedelta(days=1))
+        return self._select_sql(kind, bounds)
+
+    def _read_period(self, kind, first_day, field_names, order=None, limit=None):
+        """search_read of one period's rows (access rules apply), reading only
+        the source rows of that period."""
+        first_day = fields.Date.to_string(fields.Date.to_date(first_day))
+        model = self.with_context(call_report_agent_period=(kind, first_day))
+        return model.search_read(
+            [("period_kind", "=", kind), ("period_start", "=", first_day)],
+            field_names,
+            order=order,
+            limit=limit,
+        )
+
+    def _select_sql(self, kind=None, bounds=None):
+        """SQL of the view (an SQL object); with ``kind`` and ``bounds`` (UTC
+        dates), of that period type and the sources between those dates.
+
+        Both sources are first summed per agent and local day (one pass over
+        the hourly agent cube and one over the orders, hashed into a few
+        thousand rows), then rolled up to weeks and months: the time zone
+        shift and the grouping by period run once per row instead of once per
+        row and period type. The id is computed from the row's key rather than
+        numbered over the whole result, so that a filter on the period (the
+        dashboard's week) can reach the ranking's partitions.
+        """
         call_local = local_time("t.start_time")
         order_local = local_time("o.create_date")
-        return f"""
-            WITH kinds(kind) AS (VALUES ('week'), ('month')),
-            call_stats AS (
-                SELECT k.kind, date_trunc(k.kind, {call_local})::date AS period_start,
-                    t.user_id, t.company_id,
+        call_where, order_where, kinds, params = "", "", "('week'), ('month')", []
+        if bounds:
+            call_where = "AND t.start_time >= %s AND t.start_time < %s"
+            order_where = "AND o.create_date >= %s AND o.create_date < %s"
+            kinds = "(%s)"
+            params = [*bounds, *bounds, kind]
+        query = f"""
+            WITH call_days AS (
+                SELECT ({call_local})::date AS day, t.user_id, t.company_id,
                     SUM(t.call_count) AS calls_handled,
                     SUM(t.talk_seconds) AS talk_seconds,
                     SUM(t.wrapup_seconds) AS wrapup_seconds,
                     SUM(t.order_count) AS calls_converted,
-                    SUM(t.qa_sum) / NULLIF(SUM(t.qa_count), 0) AS qa_score
+                    SUM(t.qa_sum) AS qa_sum,
+                    SUM(t.qa_count) AS qa_count
                 FROM call_report_agent_traffic t
-                CROSS JOIN kinds k
                 LEFT JOIN res_company co ON co.id = t.company_id
                 LEFT JOIN res_partner cop ON cop.id = co.partner_id
                 WHERE t.outcome = 'answered' AND t.user_id IS NOT NULL
-                GROUP BY 1, 2, 3, 4
+                    {call_where}
+                GROUP BY 1, 2, 3
             ),
-            order_stats AS (
-                SELECT k.kind, date_trunc(k.kind, {order_local})::date AS period_start,
-                    o.user_id, o.company_id,
+            order_days AS (
+                SELECT ({order_local})::date AS day, o.user_id, o.company_id,
                     COUNT(*) AS orders_taken,
                     SUM(COALESCE(o.amount, 0)) AS amount
                 FROM call_order o
-                CROSS JOIN kinds k
                 LEFT JOIN res_company co ON co.id = o.company_id
                 LEFT JOIN res_partner cop ON cop.id = co.partner_id
                 WHERE o.user_id IS NOT NULL AND o.state != 'cancelled'
+                    {order_where}
+                GROUP BY 1, 2, 3
+            ),
+            kinds(kind) AS (SELECT v::text FROM (VALUES {kinds}) AS v(v)),
+            call_stats AS (
+                SELECT k.kind,
+                    date_trunc(k.kind, d.day::timestamp)::date AS period_start,
+                    d.user_id, d.company_id,
+                    SUM(d.calls_handled) AS calls_handled,
+                    SUM(d.talk_seconds) AS talk_seconds,
+                    SUM(d.wrapup_seconds) AS wrapup_seconds,
+                    SUM(d.calls_converted) AS calls_converted,
+                    SUM(d.qa_sum) / NULLIF(SUM(d.qa_count), 0) AS qa_score
+                FROM call_days d
+                CROSS JOIN kinds k
+                GROUP BY 1, 2, 3, 4
+            ),
+            order_stats AS (
+                SELECT k.kind,
+                    date_trunc(k.kind, d.day::timestamp)::date AS period_start,
+                    d.user_id, d.company_id,
+                    SUM(d.orders_taken) AS orders_taken,
+                    SUM(d.amount) AS amount
+                FROM order_days d
+                CROSS JOIN kinds k
                 GROUP BY 1, 2, 3, 4
             ),
             merged AS (
@@ -86,7 +159,7 @@ class CallReportAgent(models.Model):
                     COALESCE(cs.wrapup_seconds, 0) AS wrapup_seconds,
                     COALESCE(cs.calls_converted, 0) AS calls_converted,
                     cs.qa_score AS qa_score,
-                    COALESCE(os.orders_taken, 0) AS orders_taken,
+                    COALESCE(os.orders_taken, 0)::bigint AS orders_taken,
                     COALESCE(os.amount, 0) AS amount
                 FROM call_stats cs
                 FULL OUTER JOIN order_stats os
@@ -94,9 +167,10 @@ class CallReportAgent(models.Model):
                     AND os.user_id = cs.user_id AND os.company_id = cs.company_id
             )
             SELECT
-                row_number() OVER (
-                    ORDER BY m.period_kind, m.period_start, m.company_id, m.user_id
-                ) AS id,
+                (((m.user_id::bigint * 100000
+                    + (m.period_start - DATE '1970-01-01')) * 2
+                    + (m.period_kind = 'month')::integer) * 10000
+                    + COALESCE(m.company_id, 0)) AS id,
                 m.period_kind, m.period_start, m.user_id, m.company_id,
                 rc.currency_id AS currency_id,
                 m.calls_handled, m.talk_seconds, m.wrapup_seconds,
@@ -119,6 +193,7 @@ class CallReportAgent(models.Model):
             FROM merged m
             LEFT JOIN res_company rc ON rc.id = m.company_id
         """
+        return SQL(query, *params)
 
     def _read_group(self, domain, groupby=(), aggregates=(), **kwargs):
         self.env["call.report.cube"]._sync_pending_hours()
@@ -135,6 +210,11 @@ class CallReportAgent(models.Model):
             SQL(
                 "CREATE OR REPLACE VIEW %s AS (%s)",
                 SQL.identifier(self._table),
-                SQL(self._select_sql()),
+                self._select_sql(),
             )
+        )
+        # orders of a period (the dashboard's week)
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS call_order_report_create_date_idx "
+            "ON call_order (create_date)"
         )

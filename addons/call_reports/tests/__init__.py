@@ -1,4 +1,5 @@
 from . import (
+    test_agent_ranking,
     test_alerts,
     test_dashboard_tour,
     test_report_access,

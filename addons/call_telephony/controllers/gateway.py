@@ -118,10 +118,8 @@ class CallTelephonyGateway(http.Controller):
     # ------------------------------------------------------------------
     def _post_events(self):
         body = self._body()
-        # commit chunk by chunk: the screen pops of the first calls of a
-        # large batch leave before the rest is applied (see readme/API.md)
         results = request.env["call.gateway.event"]._process_batch(
-            body.get("gateway"), body.get("events"), commit=request.env.cr.commit
+            body.get("gateway"), body.get("events")
         )
         version = request.env["call.gateway.command"]._config_version()
         return {"ok": True, "config_version": version, "results": results}

@@ -8,6 +8,7 @@ import os
 import sys
 
 from .config import DEMO_API_KEY, GatewayConfig
+from .pool import Pool
 from .runner import Gateway
 
 
@@ -51,6 +52,12 @@ def parse_args(argv=None):
         metavar="M",
         help="with --pool: workers that only take the surge path (default 1)",
     )
+    parser.add_argument(
+        "--pool-port",
+        type=int,
+        metavar="PORT",
+        help="with --pool: SIP port of the first worker (default sip port + 100)",
+    )
     return parser.parse_args(argv)
 
 
@@ -60,6 +67,7 @@ def worker_argv(argv):
     skip = {
         "--pool",
         "--surge-workers",
+        "--pool-port",
         "--sip-port",
         "--sip-host",
         "--spool-dir",
@@ -126,14 +134,18 @@ def main(argv=None):
             "they stay in the spool"
         )
     if args.pool:
-        from .pool import Pool
-
         logging.getLogger("gateway.pool").setLevel(logging.INFO)
 
         # the workers keep their own spools below the pool's
         config.spool_dir = os.path.abspath(config.spool_dir)
         raw = sys.argv[1:] if argv is None else argv
-        Pool(config, args.pool, args.surge_workers, worker_argv(raw)).run()
+        Pool(
+            config,
+            args.pool,
+            args.surge_workers,
+            worker_argv(raw),
+            first_port=args.pool_port,
+        ).run()
         logging.shutdown()
         return 0
     Gateway(config).run()

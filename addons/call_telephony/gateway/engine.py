@@ -390,7 +390,28 @@ class Engine:
             self.guard(fn, *args)
         if self._graveyard:
             # pjsua2 objects released outside of their own callbacks
-            self._graveyard.clear()
+            self._release_graveyard()
+
+    def _release_graveyard(self):
+        """Drop the buried pjsua2 objects, except ended legs whose call slot
+        already serves a live leg: pjsua2 keeps the slot number in an ended
+        Call, and its destructor would hang up the new call of that slot
+        (pjsua reuses its few slots at once). Those wait until it is free."""
+        busy = set()
+        for leg in self._legs:
+            try:
+                busy.add(leg.getId())
+            except pj.Error:
+                pass
+        keep = []
+        for obj in self._graveyard:
+            if isinstance(obj, Leg) and obj not in self._legs:
+                try:
+                    if obj.getId() in busy:
+                        keep.append(obj)
+                except pj.Error:
+                    pass
+        self._graveyard[:] = keep
 
     def bury(self, *objects):
         self._graveyard.extend(o for o in objects if o is not None)
@@ -526,17 +547,17 @@ class Engine:
         session.start(surge=decision == "surge")
 
     def refuse(self, leg, code):
-        """Answer a new caller with a final error and drop its object now.
+        """Answer a new caller with a final error (404, 486, 503).
 
         A call refused inside ``onIncomingCall`` gets no DISCONNECTED
-        callback, so its pjsua2 object keeps the call slot number; destroyed
-        later (graveyard), it would hang up whichever call reuses that slot
-        (seen as agent rings cancelled at once under load). Destroyed here,
-        still inside the callback, it can only touch its own refused call.
-        """
+        callback: its leg would stay counted for good (the process would
+        soon refuse everybody). It is buried instead of destroyed now, as
+        pjsua2 would end the call with 603 instead of ``code``; see
+        ``_release_graveyard`` for when it is released."""
         leg.safe_answer(code)
         leg.ended = True
         self._legs.discard(leg)
+        self.bury(leg)
 
     def admission(self, hotline):
         """Normal path, surge path or refusal for a new caller.

@@ -9,7 +9,8 @@ callback, record it and hang up (``kamailio.cfg.tmpl``). Record-Route keeps
 in-dialog requests (ACK, BYE, INFO) on the same path.
 
 ``python -m gateway --pool N [--surge-workers M] ...`` (see ``__main__``):
-the front gets ``sip_port``; worker *i* (1-based) gets ``sip_port + i``, the
+the front gets ``sip_port``; worker *i* (1-based) gets the port
+``pool_port + i - 1`` (``--pool-port``, default ``sip_port + 100``), the
 spool ``<spool_dir>/w<i>`` and an RTP range of its own; the Kamailio
 configuration, its pid file and runtime directory go to ``<spool_dir>/front``.
 Workers share the prompt cache (``<spool_dir>/prompts``); the first one
@@ -42,6 +43,7 @@ KAMAILIO_MODULES = (
 )
 RTP_SPACING = 100  # RTP ports per worker (a worker holds 4 legs)
 MAX_RESTARTS = 20  # per process, then the pool gives up on it
+MAX_BRANCHES = 30  # Kamailio (tm) accepts fewer than 31 branches per transaction
 
 
 def kamailio_binary():
@@ -52,7 +54,9 @@ def module_path():
     for path in KAMAILIO_MODULES:
         if os.path.exists(os.path.join(path, "dispatcher.so")):
             return path
-    raise RuntimeError("Kamailio's dispatcher module not found (apt-get install kamailio)")
+    raise RuntimeError(
+        "Kamailio's dispatcher module not found (apt-get install kamailio)"
+    )
 
 
 def render_front(run_dir, host, port, line_ports, surge_ports, **options):
@@ -63,15 +67,25 @@ def render_front(run_dir, host, port, line_ports, surge_ports, **options):
     rows += [f"2 sip:{host}:{p} 0 {100 - i}" for i, p in enumerate(surge_ports)]
     dispatcher = run_dir / "dispatcher.list"
     dispatcher.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    line_tries = max(1, min(len(line_ports), MAX_BRANCHES // 3))
+    surge_rounds = 0
+    if surge_ports:
+        spare = MAX_BRANCHES - line_tries - len(surge_ports)
+        surge_rounds = min(20, 1 + max(0, spare // len(surge_ports)))
     values = {
         "host": host,
         "port": port,
-        "children": options.get("children", 4),
+        "children": options.get("children", 16),
         "mpath": module_path(),
         "dispatcher_list": str(dispatcher),
         "fr_timer_ms": options.get("fr_timer_ms", 3000),
-        "surge_rounds": options.get("surge_rounds", 20),
-        "surge_pause_us": options.get("surge_pause_us", 500000),
+        # every attempt is a branch of the INVITE transaction (at most 30):
+        # some line workers (round-robin start), then the surge workers,
+        # then the surge workers again as long as branches are left
+        "max_branches": MAX_BRANCHES,
+        "line_tries": line_tries,
+        "surge_rounds": options.get("surge_rounds", surge_rounds),
+        "surge_pause_us": options.get("surge_pause_us", 1000000),
     }
     text = TEMPLATE.read_text(encoding="utf-8")
     for name, value in values.items():
@@ -94,7 +108,7 @@ class Member:
 
     def start(self, log_dir):
         self.log_path = Path(log_dir) / f"{self.name}.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept by the child)
+        log = open(self.log_path, "ab")  # kept open by the child only
         env = os.environ.copy()
         env.update(self.env or {})
         self.proc = subprocess.Popen(
@@ -138,21 +152,24 @@ class Member:
 
 
 class Pool:
-    def __init__(self, config, workers, surge_workers=1, worker_argv=()):
+    def __init__(
+        self, config, workers, surge_workers=1, worker_argv=(), first_port=None
+    ):
         if workers < 1:
             raise ValueError("a pool needs at least one line worker")
         self.config = config
         self.workers, self.surge_workers = workers, max(0, surge_workers)
         self.worker_argv = list(worker_argv)
+        self.first_port = first_port
         self.root = Path(config.spool_dir)
         self.run_dir = self.root / "front"
         self.members = []
         self.stopping = False
 
     def worker_ports(self):
-        base = self.config.sip_port
+        base = self.first_port or self.config.sip_port + 100
         total = self.workers + self.surge_workers
-        ports = [base + i for i in range(1, total + 1)]
+        ports = [base + i for i in range(total)]
         return ports[: self.workers], ports[self.workers :]
 
     def _worker(self, index, port, role):
@@ -185,8 +202,11 @@ class Pool:
     def build(self):
         line_ports, surge_ports = self.worker_ports()
         cfg_path = render_front(
-            self.run_dir, self.config.sip_host, self.config.sip_port,
-            line_ports, surge_ports,
+            self.run_dir,
+            self.config.sip_host,
+            self.config.sip_port,
+            line_ports,
+            surge_ports,
         )
         front = Member(
             "front",

@@ -121,7 +121,9 @@ class CallCdr(models.Model):
     )
     # the caller card computed once when the call comes in (see
     # _cache_caller_card); technical, not shown to users
-    caller_card = fields.Json(readonly=True, copy=False, groups="base.group_system")
+    caller_card = fields.Json(
+        "Cached caller card", readonly=True, copy=False, groups="base.group_system"
+    )
 
     _sql_constraints = [
         (

@@ -13,8 +13,8 @@ _logger = logging.getLogger(__name__)
 CONTROL_EVENTS = ("command_ack", "agent_registration")
 # payload keys too large to keep in the event log
 BULKY_KEYS = ("data",)
-# events applied (and, from the HTTP route, committed) together
-CHUNK_SIZE = 15
+# events whose log rows, calls and agents are written / read together
+CHUNK_SIZE = 200
 # flags kept in cr.precommit.data by the event handlers
 ONCE_PER_TRANSACTION_KEYS = (
     "call_telephony.wallboard_sent",
@@ -59,7 +59,7 @@ class CallGatewayEvent(models.Model):
     ]
 
     @api.model
-    def _process_batch(self, gateway, events, commit=None):
+    def _process_batch(self, gateway, events):
         """Apply a batch of gateway events, each at most once.
 
         The whole batch is checked first (a malformed batch writes nothing).
@@ -67,14 +67,10 @@ class CallGatewayEvent(models.Model):
         of a chunk go in with one ``INSERT ... ON CONFLICT DO NOTHING`` (the
         idempotency guard, also against a concurrent replay), its calls and
         agents are read at once, and its log rows get their call with one
-        ``UPDATE``.
+        ``UPDATE``. The batch stays one transaction.
 
         :param gateway: gateway instance id
         :param events: list of dicts ``call_id, seq, type, ts, data``
-        :param commit: optional callable run after each chunk but the last
-            (the HTTP route commits there, so that the screen pops of the
-            first calls leave while the rest of the batch is applied; a
-            retried batch then gets ``duplicate`` for what was committed)
         :return: list of result dicts (see readme/API.md)
         """
         gateway = self._check_text(gateway, "gateway", 64)
@@ -85,8 +81,6 @@ class CallGatewayEvent(models.Model):
         events_env = self.with_context(call_telephony_gateway_event=True)
         results = []
         for start in range(0, len(clean), CHUNK_SIZE):
-            if start and commit:
-                commit()
             results += events_env._process_chunk(
                 gateway, clean[start : start + CHUNK_SIZE]
             )
@@ -105,6 +99,7 @@ class CallGatewayEvent(models.Model):
             key = (event["call_id"], event["seq"])
             log_id = log_ids.pop(key, None)
             if log_id is None:
+                # received before, or earlier in this batch
                 results.append(
                     {
                         "call_id": event["call_id"],
@@ -115,6 +110,7 @@ class CallGatewayEvent(models.Model):
                 )
                 continue
             result = self._process_one(gateway, event, log_id, cdrs)
+            known[key] = result["cdr_id"]
             if result["cdr_id"]:
                 links.append((log_id, result["cdr_id"]))
             results.append(result)

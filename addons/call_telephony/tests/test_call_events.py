@@ -1,5 +1,6 @@
 import json
 
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 
 from .common import TelephonyCommon
@@ -301,3 +302,72 @@ class TestCallEvents(TelephonyCommon, TransactionCase):
             Cdr._self_service_order({"party_size": 0, "start": "2099-01-01 11:30:00"})
         with self.assertRaisesRegex(Exception, "The booking start is in the past."):
             Cdr._self_service_order({"party_size": 2, "start": "2001-01-01 11:30:00"})
+
+    def test_ringing_sends_the_card_cached_at_incoming(self):
+        events = self.call_events(
+            "c-20",
+            ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+            ("ringing", 1, {"agent_id": self.agent_1.id}),
+        )
+        self.Event._process_batch("gw1", events[:1])
+        cdr = self.env["call.cdr"].search([("call_ref", "=", "c-20")])
+        cache = cdr.sudo().caller_card
+        self.assertEqual(cache["number"], "13912345678")
+        self.assertEqual(cache["partner_ids"], [self.customer.id])
+        self.Event._process_batch("gw1", events[1:])
+        pops = self._bus_messages(self.user_agent_1.partner_id, "call_telephony/ring")
+        self.assertEqual(len(pops), 1)
+        self.assertEqual(pops[0]["card"], cache["card"])
+        self.assertEqual(pops[0]["card"]["partners"][0]["display_name"], "Zhang Wei")
+        # the technical field is not readable by agents
+        with self.assertRaises(AccessError):
+            cdr.with_user(self.user_agent_1).read(["caller_card"])
+
+    def test_cached_card_is_not_sent_to_an_agent_who_may_not_read_it(self):
+        events = self.call_events(
+            "c-21",
+            ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+            ("ringing", 1, {"agent_id": self.agent_1.id}),
+        )
+        self.Event._process_batch("gw1", events[:1])
+        # the customer moves to a company the agent does not belong to
+        other = self.env["res.company"].create({"name": "Other restaurant"})
+        self.customer.company_id = other
+        self.Event._process_batch("gw1", events[1:])
+        pops = self._bus_messages(self.user_agent_1.partner_id, "call_telephony/ring")
+        self.assertEqual(len(pops), 1)
+        self.assertEqual(pops[0]["card"]["partners"], [])
+
+    def test_refused_event_keeps_the_pops_of_the_others(self):
+        events = self.call_events(
+            "c-22",
+            ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+            ("ringing", 1, {"agent_id": self.agent_1.id}),
+        ) + self.call_events(
+            "c-23",
+            ("incoming", 0, {"caller": "13912345679", "hotline_id": self.hotline.id}),
+            ("ringing", 1, {"agent_id": 999999}),
+        )
+        results = self.Event._process_batch("gw1", events)
+        self.assertEqual([r["status"] for r in results], ["ok", "ok", "ok", "error"])
+        pops = self._bus_messages(self.user_agent_1.partner_id, "call_telephony/ring")
+        self.assertEqual([p["call_id"] for p in pops], ["c-22"])
+        self.assertEqual(self.agent_1.state, "ringing")
+        cdr = self.env["call.cdr"].search([("call_ref", "=", "c-23")])
+        self.assertEqual(cdr.live_state, "ivr")
+        self.assertFalse(cdr.rung_agent_ids)
+
+    def test_event_twice_in_one_batch_is_applied_once(self):
+        events = self.call_events(
+            "c-24",
+            ("incoming", 0, {"caller": "13912345678", "hotline_id": self.hotline.id}),
+        )
+        results = self.Event._process_batch("gw1", events + events)
+        self.assertEqual([r["status"] for r in results], ["ok", "duplicate"])
+        self.assertEqual(results[0]["cdr_id"], results[1]["cdr_id"])
+        self.assertEqual(
+            self.env["call.gateway.event"].search_count([("call_ref", "=", "c-24")]), 1
+        )
+        self.assertEqual(
+            self.env["call.cdr"].search_count([("call_ref", "=", "c-24")]), 1
+        )

@@ -17,11 +17,10 @@ import sys
 import time
 
 import pytest
-from gwtest_helpers import PACKAGE_PARENT, PhoneProcess, demo_config, free_port
-
 from gateway import acd
 from gateway.__main__ import worker_argv
 from gateway.pool import render_front
+from gwtest_helpers import PACKAGE_PARENT, PhoneProcess, demo_config, free_port
 
 pytestmark = pytest.mark.sip
 
@@ -83,6 +82,8 @@ class PoolProcess:
             str(surge_workers),
             "--sip-port",
             str(port),
+            "--pool-port",
+            str(port + 1),
             "--spool-dir",
             str(spool),
             "--rtp-port",
@@ -97,7 +98,10 @@ class PoolProcess:
 
     def start(self, timeout=120):
         env = os.environ.copy()
-        env.update(CALL_GATEWAY_PJSIP_LOG_LEVEL=os.environ.get("GW2_PJLOG", "0"), CALL_GATEWAY_LOG_LEVEL="WARNING")
+        env.update(
+            CALL_GATEWAY_PJSIP_LOG_LEVEL=os.environ.get("GW2_PJLOG", "0"),
+            CALL_GATEWAY_LOG_LEVEL="WARNING",
+        )
         with open(self.log, "wb") as fh:
             self.proc = subprocess.Popen(
                 self.args,
@@ -191,7 +195,7 @@ def test_pool_answers_more_callers_than_one_worker_holds(tmp_path):
                     if e.get("state") == "CONFIRMED":
                         confirmed.setdefault(name, e["t"])
                     if e.get("state") == "DISCONNECTED" and name not in confirmed:
-                        raise AssertionError(f"{name} refused: {e}")
+                        raise AssertionError(f"{name} refused: {states}")
                 # a caller talks 4 s, then hangs up
                 if name in confirmed and name not in hung:
                     if time.time() - confirmed[name] > 4:
@@ -206,7 +210,13 @@ def test_pool_answers_more_callers_than_one_worker_holds(tmp_path):
         time.sleep(2)
         agents.drain()
         agent_events = [
-            (e["event"], e.get("id"), e.get("state"), e.get("code"), round(e["t"] % 100, 2))
+            (
+                e["event"],
+                e.get("id"),
+                e.get("state"),
+                e.get("code"),
+                round(e["t"] % 100, 2),
+            )
             for e in agents.events
         ]
     finally:

@@ -45,6 +45,9 @@ def pool_config(agents):
         surge_threshold=0,
         self_service=False,
         voicemail=False,
+        # the hotline's own short surge text (configurable in Odoo): the
+        # built-in Chinese prompt lasts about 10 s, this one about 3 s
+        surge_message="线路繁忙 我们会给您回电",
     )
     config["ivr_menus"] = []
     config["agents"] = [

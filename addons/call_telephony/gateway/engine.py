@@ -546,6 +546,20 @@ class Engine:
         self.sessions[session.call_id] = session
         session.start(surge=decision == "surge")
 
+    def _prune_legs(self):
+        """Forget legs whose pjsua call is over without a DISCONNECTED
+        callback (seen under load): they would count as lines in use."""
+        for leg in list(self._legs):
+            if leg.ended or leg.state == pj.PJSIP_INV_STATE_NULL:
+                continue
+            try:
+                active = leg.isActive()
+            except pj.Error:
+                active = False
+            if not active:
+                leg.ended = True
+                self.forget_leg(leg)
+
     def refuse(self, leg, code):
         """Answer a new caller with a final error (404, 486, 503).
 
@@ -574,6 +588,7 @@ class Engine:
             self.config.max_calls,
             self.config.surge_reserve,
         )
+        self._prune_legs()
         legs = len(self._legs)  # the new caller's leg included
         if legs > self.config.max_legs:
             _logger.warning(

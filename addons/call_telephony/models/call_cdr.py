@@ -263,10 +263,12 @@ class CallCdr(models.Model):
                 ("direction", "=", "inbound"),
                 ("start_time", ">=", start_today),
                 ("live_state", "=", "ended"),
-                ("outcome", "in", ("answered", "abandoned", "missed")),
+                # offered = every inbound call but blocked ones; the same
+                # definition as call_reports' service level
+                ("outcome", "!=", "blacklisted"),
             ]
         )
-        answered = today.filtered(lambda c: c.answer_time)
+        answered = today.filtered(lambda c: c.outcome == "answered")
         # each queue has its own threshold: compare every wait to its own
         waits_over_threshold = [
             c.wait_seconds - (c.queue_id.service_level_seconds or 20) for c in answered

@@ -5,4 +5,5 @@ from . import (
     test_report_access,
     test_report_figures,
     test_staffing_plan,
+    test_wallboard_consistency,
 )

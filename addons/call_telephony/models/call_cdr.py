@@ -1,6 +1,8 @@
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -257,11 +259,13 @@ class CallCdr(models.Model):
             order="start_time asc",
         )
         live = cdrs.search([("live_state", "=", "talking")], order="answer_time asc")
-        start_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        start_today = self._local_midnight_utc(now)
         today = cdrs.search(
             [
                 ("direction", "=", "inbound"),
                 ("start_time", ">=", start_today),
+                ("start_time", "<", start_today + timedelta(days=1)),
+                ("company_id", "in", self.env.companies.ids),
                 ("live_state", "=", "ended"),
                 # offered = every inbound call but blocked ones; the same
                 # definition as call_reports' service level
@@ -326,6 +330,14 @@ class CallCdr(models.Model):
             "service_level_today": service_level(waits_over_threshold, len(today), 0),
             "server_time": fields.Datetime.to_string(now),
         }
+
+    @api.model
+    def _local_midnight_utc(self, now):
+        """Start of the supervisor's day (their time zone), as naive UTC."""
+        tz = pytz.timezone(self.env.user.tz or "UTC")
+        local_day = pytz.utc.localize(now).astimezone(tz).date()
+        midnight = tz.localize(datetime.combine(local_day, datetime.min.time()))
+        return midnight.astimezone(pytz.utc).replace(tzinfo=None)
 
     @api.model
     def _notify_wallboard(self, reason):

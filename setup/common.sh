@@ -21,7 +21,7 @@ die() { say "ERROR: $*"; exit 2; }
 # --- system packages (Debian) ------------------------------------------
 ensure_system_packages() {
     local wanted=() pkg
-    for pkg in postgresql-15 libpq-dev chromium espeak-ng sox baresip; do
+    for pkg in postgresql-15 libpq-dev chromium espeak-ng sox baresip kamailio fonts-noto-cjk; do
         dpkg -s "$pkg" >/dev/null 2>&1 || wanted+=("$pkg")
     done
     [ ${#wanted[@]} -eq 0 ] && return 0

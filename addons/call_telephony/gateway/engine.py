@@ -537,6 +537,7 @@ class Engine:
             self.stats["unknown_hotline"] += 1
             self.refuse(leg, 404)
             return
+        self._prune_legs()
         decision = self.admission(hotline)
         if decision == "reject":
             self.stats["rejected"] += 1
@@ -588,7 +589,6 @@ class Engine:
             self.config.max_calls,
             self.config.surge_reserve,
         )
-        self._prune_legs()
         legs = len(self._legs)  # the new caller's leg included
         if legs > self.config.max_legs:
             _logger.warning(

@@ -1,9 +1,9 @@
 import datetime as dt
 
 from odoo import fields, models
-from odoo.tools import SQL, drop_view_if_exists
+from odoo.tools import SQL
 
-from .call_report_cdr import local_time
+from .call_report_cdr import local_time, replace_view
 
 
 class CallReportAgent(models.Model):
@@ -205,14 +205,7 @@ class CallReportAgent(models.Model):
 
     def init(self):
         self.env["call.report.agent.traffic"]._ensure_table()
-        drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                self._select_sql(),
-            )
-        )
+        replace_view(self.env.cr, self._table, self._select_sql())
         # orders of a period (the dashboard's week)
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS call_order_report_create_date_idx "

@@ -33,9 +33,21 @@ DURATION_BUCKETS = [
 COMPANY_TZ = "COALESCE(NULLIF(cop.tz, ''), 'UTC')"
 
 
+# calls that reached the agents' side (call_cdr joined as "c"): the base of
+# the service level, one definition for every report and cube
+OFFERED_SQL = "c.direction = 'inbound' AND c.outcome IS DISTINCT FROM 'blacklisted'"
+
+
 def local_time(column):
     """SQL text of a UTC timestamp column shifted to the company's time zone."""
     return f"(({column}) AT TIME ZONE 'UTC' AT TIME ZONE {COMPANY_TZ})"
+
+
+def replace_view(cr, table, select):
+    """(Re)create the SQL view ``table`` from ``select`` (text or SQL)."""
+    drop_view_if_exists(cr, table)
+    select = select if isinstance(select, SQL) else SQL(select)
+    cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(table), select))
 
 
 class CallReportCdr(models.Model):
@@ -103,8 +115,7 @@ class CallReportCdr(models.Model):
 
     def _select_sql(self):
         local = local_time("c.start_time")
-        # calls that reached the agents' side: the base of the service level
-        offered = "c.direction = 'inbound' AND c.outcome IS DISTINCT FROM 'blacklisted'"
+        offered = OFFERED_SQL
         handle = "COALESCE(c.talk_seconds, 0) + COALESCE(c.wrapup_seconds, 0)"
         return f"""
             SELECT
@@ -169,11 +180,4 @@ class CallReportCdr(models.Model):
             "CREATE INDEX IF NOT EXISTS call_cdr_report_start_time_idx "
             "ON call_cdr (start_time)"
         )
-        drop_view_if_exists(cr, self._table)
-        cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                SQL(self._select_sql()),
-            )
-        )
+        replace_view(cr, self._table, self._select_sql())

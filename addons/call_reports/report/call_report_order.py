@@ -1,7 +1,6 @@
 from odoo import fields, models
-from odoo.tools import SQL, drop_view_if_exists
 
-from .call_report_cdr import WEEKDAYS, local_time
+from .call_report_cdr import WEEKDAYS, local_time, replace_view
 
 MEAL_PERIODS = [
     ("morning", "Morning (before 11:00)"),
@@ -135,11 +134,4 @@ class CallReportOrder(models.Model):
             "CREATE INDEX IF NOT EXISTS call_cdr_report_order_id_idx "
             "ON call_cdr (order_id) WHERE order_id IS NOT NULL"
         )
-        drop_view_if_exists(cr, self._table)
-        cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                SQL(self._select_sql()),
-            )
-        )
+        replace_view(cr, self._table, self._select_sql())

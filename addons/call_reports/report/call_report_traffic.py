@@ -3,7 +3,13 @@ import calendar
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .call_report_cdr import DURATION_BUCKETS, OUTCOMES, WEEKDAYS, local_time
+from .call_report_cdr import (
+    DURATION_BUCKETS,
+    OFFERED_SQL,
+    OUTCOMES,
+    WEEKDAYS,
+    local_time,
+)
 
 # advisory lock namespace of the summary's hours (any constant int4)
 LOCK_NAMESPACE = 61606
@@ -142,7 +148,7 @@ class CallReportCube(models.AbstractModel):
 
     def _summary_select(self):
         """SQL summing ``call_cdr c`` per hour and dimension (``{where}``)."""
-        offered = "c.direction = 'inbound' AND c.outcome IS DISTINCT FROM 'blacklisted'"
+        offered = OFFERED_SQL
         answered = "c.outcome = 'answered'"
         dimensions = self._dimension_sql()
         select = ",\n".join(

@@ -27,7 +27,12 @@ sys.path.insert(0, str(ROOT / "addons" / "call_telephony" / "gateway" / "tests")
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
 from bench_gateway_common import stop_all, write_section  # noqa: E402
-from gwtest_helpers import GatewayProcess, PhoneProcess, demo_config  # noqa: E402
+from gwtest_helpers import (  # noqa: E402
+    GatewayProcess,
+    PhoneProcess,
+    demo_config,
+    sip_port,
+)
 
 
 def bench_config(gw_port, agent_port, agents=2):
@@ -89,15 +94,14 @@ class Shard:
 
     def __init__(self, index, tmp, caller):
         self.index = index
-        self.gw_port = 15060 + index
-        self.agent_port = 15100 + index
+        self.gw_port = sip_port()
+        self.agent_port = sip_port()
         snapshot = tmp / f"snapshot-{index}.json"
         snapshot.write_text(json.dumps(bench_config(self.gw_port, self.agent_port)))
         self.gateway = GatewayProcess(
             self.gw_port,
             tmp / f"spool-{index}",
             "",
-            rtp_port=40000 + 100 * index,
             extra=["--snapshot-file", str(snapshot)],
             env={
                 "CALL_GATEWAY_PJSIP_LOG_LEVEL": "0",
@@ -111,7 +115,6 @@ class Shard:
             "agents",
             answer="*=0.2",
             tone=440,
-            rtp_port=20000 + 100 * index,
             lifetime=900,
             max_calls=4,
         )
@@ -144,13 +147,12 @@ def run(steps, hold):
     rows = []
     placed = 0
     try:
-        for i in range((shards_needed + 1) // 2):
+        for _ in range((shards_needed + 1) // 2):
             callers.append(
                 PhoneProcess(
-                    15140 + i,
+                    sip_port(),
                     "13800000000",
                     tone=660,
-                    rtp_port=50000 + 100 * i,
                     lifetime=900,
                     max_calls=4,
                 ).start()

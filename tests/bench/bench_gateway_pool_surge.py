@@ -30,15 +30,19 @@ sys.path.insert(0, str(ROOT / "addons" / "call_telephony" / "gateway" / "tests")
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
 from bench_gateway_common import stop_all, write_section  # noqa: E402
-from gwtest_helpers import PACKAGE_PARENT, PhoneProcess, demo_config  # noqa: E402
+from gwtest_helpers import (  # noqa: E402
+    PACKAGE_PARENT,
+    POOL_RTP_SPACING,
+    PhoneProcess,
+    demo_config,
+    rtp_block,
+    sip_port,
+)
 
-FRONT = 15200  # workers on 15201...
-AGENT_BASE = 15300
-CALLER_BASE = 15340
 
-
-def pool_config(agents):
-    config = demo_config(FRONT, AGENT_BASE)
+def pool_config(agents, front, agent_ports):
+    """Agent i rings on the phone process ``agent_ports[i // 4]``."""
+    config = demo_config(front, agent_ports[0])
     config["hotlines"][0].update(
         ivr_menu_id=0,
         agent_ring_seconds=3,
@@ -54,7 +58,7 @@ def pool_config(agents):
         {
             "id": 100 + i,
             "name": f"Agent {i}",
-            "sip_uri": f"sip:agent{i}@127.0.0.1:{AGENT_BASE + i // 4}",
+            "sip_uri": f"sip:agent{i}@127.0.0.1:{agent_ports[i // 4]}",
             "state": "available",
             "team_ids": [1],
             "queue_ids": [1],
@@ -67,7 +71,9 @@ def pool_config(agents):
     return config
 
 
-def start_pool(tmp, workers, surge_workers, snapshot):
+def start_pool(tmp, workers, surge_workers, snapshot, front):
+    """Kamailio on ``front``, the workers on ``front + 1`` ..."""
+    rtp = rtp_block(POOL_RTP_SPACING * (workers + surge_workers + 1))
     log = tmp / "pool.log"
     env = os.environ.copy()
     env.update(
@@ -86,13 +92,13 @@ def start_pool(tmp, workers, surge_workers, snapshot):
                 "--surge-workers",
                 str(surge_workers),
                 "--sip-port",
-                str(FRONT),
+                str(front),
                 "--pool-port",
-                str(FRONT + 1),
+                str(front + 1),
                 "--spool-dir",
                 str(tmp / "spool"),
                 "--rtp-port",
-                "40000",
+                str(rtp),
                 "--snapshot-file",
                 str(snapshot),
                 "--odoo-url",
@@ -142,32 +148,23 @@ def hang_up_talks(agent, done, talk=2.0):
 def run(total, seconds, workers, surge_workers, agents_count, callers_count):
     tmp = Path(tempfile.mkdtemp(prefix="gw-pool-surge-"))
     snapshot = tmp / "snapshot.json"
-    snapshot.write_text(json.dumps(pool_config(agents_count)))
+    front = sip_port(count=1 + workers + surge_workers)
+    agent_ports = [sip_port() for _ in range((agents_count + 3) // 4)]
+    snapshot.write_text(json.dumps(pool_config(agents_count, front, agent_ports)))
     phones, pool = [], None
     try:
         started_setup = time.monotonic()
-        pool = start_pool(tmp, workers, surge_workers, snapshot)
+        pool = start_pool(tmp, workers, surge_workers, snapshot, front)
         setup_seconds = time.monotonic() - started_setup
         agents = [
             PhoneProcess(
-                AGENT_BASE + i,
-                "agents",
-                answer="*=0.3",
-                rtp_port=20000 + 100 * i,
-                lifetime=900,
-                max_calls=4,
+                port, "agents", answer="*=0.3", lifetime=900, max_calls=4
             ).start()
-            for i in range((agents_count + 3) // 4)
+            for port in agent_ports
         ]
         callers = [
-            PhoneProcess(
-                CALLER_BASE + i,
-                "caller",
-                rtp_port=50000 + 100 * i,
-                lifetime=900,
-                max_calls=4,
-            ).start()
-            for i in range(callers_count)
+            PhoneProcess(sip_port(), "caller", lifetime=900, max_calls=4).start()
+            for _ in range(callers_count)
         ]
         phones = agents + callers
         hung = [set() for _ in agents]
@@ -177,7 +174,7 @@ def run(total, seconds, workers, surge_workers, agents_count, callers_count):
         for n in range(total):
             caller = callers[n % callers_count]
             name = f"s{n}"
-            caller.call(name, f"sip:4008001234@127.0.0.1:{FRONT}", f"1390{n:07d}")
+            caller.call(name, f"sip:4008001234@127.0.0.1:{front}", f"1390{n:07d}")
             placed.append((caller, name))
             due = started + (n + 1) * interval
             while time.monotonic() < due:

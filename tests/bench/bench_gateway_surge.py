@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
 from bench_gateway_capacity import bench_config  # noqa: E402
 from bench_gateway_common import stop_all, write_section  # noqa: E402
-from gwtest_helpers import GatewayProcess, PhoneProcess  # noqa: E402
+from gwtest_helpers import GatewayProcess, PhoneProcess, sip_port  # noqa: E402
 
 
 def start_shard(index, tmp):
-    gw_port, agent_port, caller_port = 15060 + index, 15100 + index, 15140 + index
+    gw_port, agent_port, caller_port = sip_port(), sip_port(), sip_port()
     config = bench_config(gw_port, agent_port, agents=1)
     config["hotlines"][0].update(
         surge_threshold=1, agent_ring_seconds=3, self_service=False, voicemail=False
@@ -44,7 +44,6 @@ def start_shard(index, tmp):
         gw_port,
         tmp / f"spool-{index}",
         "",
-        rtp_port=40000 + 100 * index,
         extra=["--snapshot-file", str(snapshot)],
         env={
             "CALL_GATEWAY_PJSIP_LOG_LEVEL": "0",
@@ -57,13 +56,10 @@ def start_shard(index, tmp):
         agent_port,
         "agents",
         answer="*=0.3",
-        rtp_port=20000 + 100 * index,
         lifetime=600,
         max_calls=4,
     ).start()
-    caller = PhoneProcess(
-        caller_port, "caller", rtp_port=50000 + 100 * index, lifetime=600, max_calls=4
-    ).start()
+    caller = PhoneProcess(caller_port, "caller", lifetime=600, max_calls=4).start()
     return {
         "gateway": gateway,
         "agent": agent,

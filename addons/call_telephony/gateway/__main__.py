@@ -32,6 +32,7 @@ def parse_args(argv=None):
     parser.add_argument("--register-registrar")
     parser.add_argument("--register-user")
     parser.add_argument("--register-password")
+    parser.add_argument("--register-realm")
     parser.add_argument("--spool-dir")
     parser.add_argument("--gateway-id")
     parser.add_argument("--max-calls", type=int)
@@ -100,6 +101,7 @@ def build_config(args, env=None):
         "register_registrar": args.register_registrar,
         "register_user": args.register_user,
         "register_password": args.register_password,
+        "register_realm": args.register_realm,
         "spool_dir": args.spool_dir,
         "gateway_id": args.gateway_id,
         "max_calls": args.max_calls,

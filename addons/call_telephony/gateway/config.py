@@ -17,6 +17,7 @@ class GatewayConfig:
     public_host: str = ""  # address put in Contact/SDP when behind NAT
     transports: str = "udp,tcp"  # udp, tcp or both
     rtp_port: int = 20000  # first RTP port
+    rtp_port_range: int = 4000  # RTP ports used from rtp_port on (RTP + RTCP)
     register_uri: str = ""  # e.g. sip:4008001234@pbx.example.com (empty: no trunk)
     register_registrar: str = ""  # e.g. sip:pbx.example.com
     register_user: str = ""
@@ -53,6 +54,10 @@ class GatewayConfig:
     # path). ``pool_dialer``: this process executes ``dial`` commands.
     pool_role: str = ""
     pool_dialer: bool = True
+    # Agent reservations shared with the other processes of the host
+    # (gateway/ledger.py; the pool sets <spool_dir>/agents.sqlite3); empty:
+    # this process only knows its own calls.
+    agent_ledger: str = ""
 
     @classmethod
     def load(cls, path=None, env=None, overrides=None):

@@ -4,7 +4,7 @@ answer from Odoo) and return actions for the SIP layer:
 
 ``("play", [prompt keys])``, ``("collect", seconds)``, ``("route", option)``,
 ``("check", party_size, start_local)``, ``("order", party_size, start_local)``,
-``("hangup", outcome)``.
+``("verify", member number)``, ``("member", event data)``, ``("hangup", outcome)``.
 """
 
 import datetime as dt
@@ -60,6 +60,91 @@ class IvrSession:
         if self.done:
             return []
         return self._retry(["menu"])
+
+
+class MemberDialog:
+    """Member verification by keypad: the member number then ``#`` (``*``
+    starts it again), checked by Odoo. A wrong number (or none) may be keyed
+    again, ``MAX_TRIES`` times in all; then, or when Odoo cannot be asked,
+    the caller goes on unverified to ``destination`` (an IvrOption). Keys
+    pressed while Odoo is asked are kept for the next try."""
+
+    MAX_TRIES = 3
+    MAX_DIGITS = 20
+
+    def __init__(self, destination, timeout=10):
+        self.destination = destination
+        self.timeout = timeout
+        self.state = "digits"
+        self.buffer = ""
+        self.digits = ""
+        self.tries = 0
+        self.ahead = []  # keys pressed while Odoo is asked
+
+    def start(self):
+        return [("play", ["member"]), ("collect", self.timeout)]
+
+    def on_digit(self, digit):
+        if self.state == "verifying":
+            self.ahead.append(digit)
+            return []
+        if self.state != "digits":
+            return []
+        if digit == "*":
+            self.buffer = ""
+            return [("play", ["member"]), ("collect", self.timeout)]
+        if digit != "#":
+            if not digit.isdigit() or len(self.buffer) >= self.MAX_DIGITS:
+                return self._wrong()
+            self.buffer += digit
+            return []
+        if not self.buffer:
+            return self._wrong()
+        self.digits, self.buffer = self.buffer, ""
+        self.state = "verifying"
+        return [("verify", self.digits)]
+
+    def on_timeout(self):
+        if self.state != "digits":
+            return []
+        return self.on_digit("#") if self.buffer else self._wrong()
+
+    def on_verified(self, ok, partner_id=None):
+        """Odoo's answer: True, False, or None when it could not be asked."""
+        if self.state != "verifying":
+            return []
+        if ok:
+            self.state = "done"
+            data = {"ok": True, "digits": self.digits, "partner_id": partner_id}
+            return [
+                ("member", data),
+                ("play", ["member_ok"]),
+                ("route", self.destination),
+            ]
+        if ok is None:
+            self.state = "done"
+            data = {"ok": False, "digits": self.digits, "reason": "unavailable"}
+            return [("member", data), ("route", self.destination)]
+        return self._wrong()
+
+    def _wrong(self):
+        self.tries += 1
+        self.buffer = ""
+        if self.tries >= self.MAX_TRIES:
+            self.state = "failed"
+            data = {"ok": False, "digits": self.digits, "attempts": self.tries}
+            return [
+                ("member", data),
+                ("play", ["member_failed"]),
+                ("route", self.destination),
+            ]
+        self.state = "digits"
+        ahead, self.ahead = self.ahead, []
+        for digit in ahead:  # the caller already keys the next number
+            actions = self.on_digit(digit)
+            if actions:
+                return actions
+        return [("play", ["member_invalid", "member"]), ("collect", self.timeout)]
 
 
 def order_number_digits(name):

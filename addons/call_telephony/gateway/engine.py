@@ -18,12 +18,14 @@ import logging
 import os
 import queue
 import re
+import sys
 import threading
 import time
 
 import pjsua2 as pj
 
 from . import acd
+from .ledger import AgentLedger
 from .media import repair_wav
 from .prompts import PromptLibrary
 from .sessions import InboundSession, run_command
@@ -32,6 +34,7 @@ from .snapshot import Snapshot
 _logger = logging.getLogger(__name__)
 
 _URI_USER = re.compile(r"sips?:([^@;>]+)@")
+_KEPT_UNTIL_EXIT = []  # pjsua2 objects that outlived Engine.shutdown()
 
 
 def uri_user(uri):
@@ -85,6 +88,8 @@ class Leg(pj.Call):
             self.engine.forget_leg(self)
         if self.owner is not None:
             self.engine.guard(self.owner.on_leg_state, self, info)
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.owner = None  # no cycle with the session: both can go
 
     def onCallMediaState(self, prm):
         try:
@@ -147,7 +152,7 @@ class GatewayAccount(pj.Account):
         self.engine.guard(self.engine.on_incoming, self, prm)
 
     def onRegState(self, prm):
-        _logger.info("trunk registration: %s %s", prm.code, prm.reason)
+        self.engine.guard(self.engine.on_registration, self, prm.code, prm.reason)
 
 
 class Engine:
@@ -158,7 +163,7 @@ class Engine:
         self.spool = spool
         self.client = client
         self.snapshot = snapshot or Snapshot()
-        self.board = acd.AgentBoard()
+        self.board = acd.AgentBoard(ledger=self._open_ledger(config))
         self.board.last_agent.update(spool.get("last_agent", {}) or {})
         self.prompts = PromptLibrary(
             config.prompt_dir or os.path.join(config.spool_dir, "prompts"),
@@ -177,12 +182,24 @@ class Engine:
         self._timer_seq = itertools.count()
         self.accepting = True
         self.running = False
+        self.shutting_down = False
+        self.hurry = False  # shutdown: no more grace
+        self._ending = set()  # call ids whose `ended` event is still to come
         self.stopped = threading.Event()
         self.executor = concurrent.futures.ThreadPoolExecutor(4, "gateway-odoo")
         self.flusher = None
         self.stats = collections.Counter()
         self.loop_thread = None
         self.config_refresh = None  # set by the runner: fetch config now
+        self.registered = False  # trunk account (register_uri) registered
+
+    @staticmethod
+    def _open_ledger(config):
+        """The pool's shared agent reservations, when configured."""
+        if not config.agent_ledger:
+            return None
+        owner = f"{config.gateway_id}:{config.sip_port}"
+        return AgentLedger(config.agent_ledger, owner)
 
     # -- thread hand-over ---------------------------------------------------
     def post(self, fn, *args):
@@ -241,6 +258,8 @@ class Engine:
     # -- events -------------------------------------------------------------
     def event(self, call_id, kind, data=None, close=False):
         self.spool.append(call_id, kind, data or {}, close=close)
+        if kind == "ended":
+            self._ending.discard(call_id)
         if self.flusher is not None:
             self.flusher.kick()
 
@@ -330,7 +349,7 @@ class Engine:
         acfg = pj.AccountConfig()
         acfg.idUri = id_uri
         acfg.mediaConfig.transportConfig.port = cfg.rtp_port
-        acfg.mediaConfig.transportConfig.portRange = 4000
+        acfg.mediaConfig.transportConfig.portRange = cfg.rtp_port_range
         acfg.mediaConfig.transportConfig.boundAddress = cfg.sip_host
         if cfg.public_host:
             acfg.mediaConfig.transportConfig.publicAddress = cfg.public_host
@@ -365,6 +384,33 @@ class Engine:
             trunk.create(acfg)
             self.accounts.append(trunk)
 
+    def on_registration(self, account, code, reason):
+        """Log the trunk registration's outcome; a refusal (wrong password,
+        unknown account, registrar unreachable) is an error, retried by
+        pjsua every ``regConfig.retryIntervalSec``."""
+        cfg = self.config
+        info = account.getInfo()
+        self.registered = bool(info.regIsActive)
+        if 200 <= code < 300:
+            _logger.info(
+                "trunk registration of %s: %s %s (%s, expires in %s s)",
+                info.uri,
+                code,
+                reason,
+                "registered" if info.regIsActive else "unregistered",
+                info.regExpiresSec,
+            )
+            return
+        _logger.error(
+            "trunk registration of %s at %s as %r failed: %s %s (check "
+            "register_user, register_password, register_realm, register_registrar)",
+            info.uri,
+            cfg.register_registrar or cfg.register_uri,
+            cfg.register_user,
+            code,
+            reason,
+        )
+
     def run(self, until=None):
         """Poll pjsua2, timers and posted actions until :meth:`stop`."""
         while self.running:
@@ -388,6 +434,9 @@ class Engine:
             except queue.Empty:
                 break
             self.guard(fn, *args)
+        if self.board.tick() and self.waiting:
+            # agents freed by another worker of the pool (shared ledger)
+            self.guard(self.dispatch)
         if self._graveyard:
             # pjsua2 objects released outside of their own callbacks
             self._release_graveyard()
@@ -403,14 +452,21 @@ class Engine:
                 busy.add(leg.getId())
             except pj.Error:
                 pass
+        buried = collections.Counter(map(id, self._graveyard))
         keep = []
         for obj in self._graveyard:
-            if isinstance(obj, Leg) and obj not in self._legs:
-                try:
-                    if obj.getId() in busy:
-                        keep.append(obj)
-                except pj.Error:
-                    pass
+            if not isinstance(obj, Leg) or obj in self._legs or id(obj) not in buried:
+                continue
+            try:
+                slot_busy = obj.getId() in busy
+            except pj.Error:
+                slot_busy = False
+            # A leg still referenced elsewhere (a finished session a pending
+            # timer holds, a reference cycle) is kept too: its destructor
+            # would run whenever that reference goes, maybe once its slot
+            # serves a new call. Refs: the graveyard's, ``obj``, the argument.
+            if slot_busy or sys.getrefcount(obj) > buried.pop(id(obj)) + 2:
+                keep.append(obj)
         self._graveyard[:] = keep
 
     def bury(self, *objects):
@@ -438,31 +494,71 @@ class Engine:
         self.bury(leg)
 
     def stop(self):
+        """Leave :meth:`run` (signal handler); during :meth:`shutdown` a
+        second call ends the grace period at once."""
         self.running = False
+        if self.shutting_down:
+            self.hurry = True
 
     def shutdown(self, grace=None):
-        """Stop taking calls, let live ones finish (bounded), then close."""
+        """Graceful stop, in the loop thread: refuse new calls (503: a pool's
+        front tries another worker), let live calls finish for at most
+        ``grace`` seconds, hang up the others (``ended``, reason
+        ``shutdown``), wait until their last events are in the spool, then
+        take pjsua down (:meth:`_close_pjsua`)."""
         grace = self.config.shutdown_grace_seconds if grace is None else grace
         self.accepting = False
-        deadline = time.monotonic() + grace
+        self.shutting_down = True
         self.running = True
-        while self.sessions and time.monotonic() < deadline:
+        deadline = time.monotonic() + grace
+        while self.sessions and not self.hurry and time.monotonic() < deadline:
             self.step(20)
-        for session in list(self.sessions.values()):
-            session.finish("shutdown")
-        end = time.monotonic() + 3
+        if self.sessions:
+            _logger.warning("%d call(s) hung up by the shutdown", len(self.sessions))
+        for call_id in list(self.sessions):
+            session = self.sessions.get(call_id)
+            if session is not None:
+                self.guard(session.finish, "shutdown")
+        session = None
+        # BYEs answered, recordings' WAV headers final, `ended` events spooled
+        end = time.monotonic() + 6
         while (
-            self.sessions or self._legs or any(not t[2].cancelled for t in self._timers)
+            self.sessions or self._ending or any(not leg.ended for leg in self._legs)
         ) and time.monotonic() < end:
             self.step(20)
+        for call_id in sorted(self._ending):  # not reported in time
+            self.event(call_id, "ended", {"reason": "shutdown"}, close=True)
         self.running = False
+        self._close_pjsua()
+        self.stopped.set()
+
+    def _close_pjsua(self):
+        """Calls, accounts, then the library. A pjsua2 ``Call`` destroyed
+        after ``libDestroy()`` aborts the process (assertion in
+        ``pjsua_call_set_user_data``), so every pjsua2 object still alive
+        then (referenced from somewhere we do not know) is kept alive until
+        the process exits (``os._exit``, no finalisers)."""
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.spool.put("last_agent", self.board.last_agent)
+        self.board.release_all()
+        try:
+            self.ep.hangupAllCalls()
+        except pj.Error:
+            pass
         for account in self.accounts:
             try:
                 account.shutdown()
             except pj.Error:
                 pass
+        account = None
+        end = time.monotonic() + 1
+        while any(not leg.ended for leg in self._legs) and time.monotonic() < end:
+            self.step(20)
+        while True:  # posted work may hold sessions (and their legs)
+            try:
+                self._actions.get_nowait()
+            except queue.Empty:
+                break
         self.accounts.clear()
         self._timers.clear()
         self.sessions.clear()
@@ -470,11 +566,20 @@ class Engine:
         self._graveyard.clear()
         self._legs.clear()
         gc.collect()
+        _KEPT_UNTIL_EXIT.extend(
+            obj
+            for obj in gc.get_objects()
+            if isinstance(obj, (pj.Call, pj.Account, pj.AudioMedia))
+        )
+        if _KEPT_UNTIL_EXIT:
+            _logger.info(
+                "pjsua2 objects kept until exit: %s",
+                ", ".join(sorted({type(o).__name__ for o in _KEPT_UNTIL_EXIT})),
+            )
         try:
             self.ep.libDestroy()
         except pj.Error:
             pass
-        self.stopped.set()
 
     # -- calls ----------------------------------------------------------------
     def new_leg(self, owner, role, account=None, call_id=pj.PJSUA_INVALID_ID):
@@ -636,6 +741,7 @@ class Engine:
 
     def session_ended(self, session):
         self.sessions.pop(session.call_id, None)
+        self._ending.add(session.call_id)
         self.dequeue(session)
         self.post(self.dispatch)
 

@@ -100,6 +100,15 @@ class OdooClient:
             },
         )
 
+    def verify_member(self, call_id, caller, number):
+        """``{"ok": bool, "partner_id": id or None}`` for a member number
+        keyed in the IVR."""
+        return self._request(
+            "POST",
+            "/member",
+            {"call_id": call_id, "caller": caller, "number": number},
+        )
+
     def create_order(self, request):
         return self._request("POST", "/self_service/order", request)
 
@@ -277,7 +286,7 @@ class CommandListener(threading.Thread):
     hands each payload to ``on_command``. Reconnects with backoff; after each
     (re)connection fetches the commands still pending."""
 
-    def __init__(self, client, on_command):
+    def __init__(self, client, on_command, seen=()):
         super().__init__(name="gateway-commands", daemon=True)
         self.client = client
         self.on_command = on_command
@@ -285,7 +294,9 @@ class CommandListener(threading.Thread):
         self.last_id = 0
         self.connected = threading.Event()
         self._ws = None
-        self._seen = set()
+        # commands taken before a restart: the first subscription gets the
+        # bus messages of the last minute again (Odoo's bus, last = 0)
+        self._seen = set(seen)
 
     def stop(self):
         self.stopping.set()

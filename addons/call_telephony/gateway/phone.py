@@ -7,11 +7,14 @@ stdout, so a test drives real SIP user agents over loopback:
 commands: ``{"cmd": "call", "id": "c1", "uri": "sip:400@127.0.0.1:15060",
 "from": "13800138000"}``, ``{"cmd": "dtmf", "id": "c1", "digits": "1#",
 "method": "rfc2833" | "info"}``, ``{"cmd": "hangup", "id": "c1"}``,
-``{"cmd": "stats"}``, ``{"cmd": "quit"}``.
+``{"cmd": "record", "id": "c1", "name": "c1-hold"}`` (what the call hears
+from now on goes to ``<record-dir>/c1-hold.wav``; the previous file is
+closed; no name: stop), ``{"cmd": "stats"}``, ``{"cmd": "quit"}``.
 
 reports: ``{"event": "ready"}``, ``{"event": "incoming", "id", "to", "from"}``,
 ``{"event": "state", "id", "state": "CONFIRMED" | "DISCONNECTED", "code"}``,
-``{"event": "dtmf", "id", "digit"}``, ``{"event": "stats", "calls": {...}}``.
+``{"event": "dtmf", "id", "digit"}``, ``{"event": "stats", "calls": {...}}``,
+``{"event": "recording", "id", "name"}`` (a ``record`` command done).
 
 Incoming calls are answered per ``--answer user=delay`` rules (seconds, or
 ``never`` / ``busy``). Every connected call sends a tone (``--tone`` Hz) and,
@@ -96,11 +99,25 @@ class PhoneCall(pj.Call):
                     self.player.createPlayer(self.phone.tone_file, 0)
                     self.player.startTransmit(self.audio)
                 if self.recorder is None and self.phone.record_dir:
-                    self.recorder = pj.AudioMediaRecorder()
-                    path = os.path.join(self.phone.record_dir, f"{self.name}.wav")
-                    self.recorder.createRecorder(path)
-                    self.audio.startTransmit(self.recorder)
+                    self.record(self.name)
                 report(event="media", id=self.name)
+
+    def record(self, name):
+        """Record what the call hears into ``<record_dir>/<name>.wav`` from
+        now on (the previous file is closed: pjmedia writes its header once
+        the recorder left the bridge); no name: stop recording."""
+        if self.recorder is not None:
+            try:
+                self.audio.stopTransmit(self.recorder)
+            except pj.Error:
+                pass
+            self.recorder = None
+        if name and self.audio is not None and self.phone.record_dir:
+            self.recorder = pj.AudioMediaRecorder()
+            self.recorder.createRecorder(
+                os.path.join(self.phone.record_dir, f"{name}.wav")
+            )
+            self.audio.startTransmit(self.recorder)
 
     def onDtmfDigit(self, prm):
         report(event="dtmf", id=self.name, digit=prm.digit)
@@ -196,7 +213,7 @@ class Phone:
             acfg = pj.AccountConfig()
             acfg.idUri = f"sip:{user}@127.0.0.1:{self.args.port}"
             acfg.mediaConfig.transportConfig.port = self.args.rtp_port
-            acfg.mediaConfig.transportConfig.portRange = 2000
+            acfg.mediaConfig.transportConfig.portRange = self.args.rtp_range
             acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
             acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
             account = PhoneAccount(self)
@@ -278,6 +295,9 @@ class Phone:
                 pass
         elif kind == "answer" and call is not None:
             self.answer(name)
+        elif kind == "record" and call is not None:
+            call.record(cmd.get("name"))
+            report(event="recording", id=name, name=cmd.get("name"))
         elif kind == "stats":
             self.report_stats()
         elif kind == "quit":
@@ -346,6 +366,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m gateway.phone")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--rtp-port", type=int, default=30000)
+    parser.add_argument(
+        "--rtp-range", type=int, default=2000, help="RTP ports used from --rtp-port"
+    )
     parser.add_argument("--user", default="phone")
     parser.add_argument("--answer", help="user=delay|never|busy,... (default *=0.3)")
     parser.add_argument(

@@ -14,11 +14,18 @@ the front gets ``sip_port``; worker *i* (1-based) gets the port
 spool ``<spool_dir>/w<i>`` and an RTP range of its own; the Kamailio
 configuration, its pid file and runtime directory go to ``<spool_dir>/front``.
 Workers share the prompt cache (``<spool_dir>/prompts``); the first one
-generates the prompts before the others start. Only worker 1 executes
+generates the prompts before the others start. They also share the agent
+reservations (``<spool_dir>/agents.sqlite3``, gateway/ledger.py): a worker
+reserves an agent there before ringing it, so no two workers ring the same
+agent, and the queue strategies (longest idle, round robin, last agent)
+use the shared idle times and pointers. Only worker 1 executes
 ``dial`` commands (click-to-call, callbacks); every worker executes the
 commands about its own calls. The launcher restarts a process that died
-(bounded) and stops everything cleanly on SIGTERM/SIGINT: the workers first
-(they finish their live calls), the front last.
+(bounded; the dead worker's reservations are freed at once, its pid being
+gone) and stops everything cleanly on SIGTERM/SIGINT: the workers first
+(they refuse new calls with 503, let live calls finish for
+``shutdown_grace_seconds``, hang up the rest and report them ``ended``),
+the front last.
 """
 
 import logging
@@ -29,6 +36,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from .ledger import AgentLedger
 
 _logger = logging.getLogger(__name__)
 
@@ -163,6 +172,7 @@ class Pool:
         self.first_port = first_port
         self.root = Path(config.spool_dir)
         self.run_dir = self.root / "front"
+        self.ledger_path = self.root / "agents.sqlite3"
         self.members = []
         self.stopping = False
 
@@ -196,6 +206,9 @@ class Pool:
             "CALL_GATEWAY_POOL_ROLE": role,
             "CALL_GATEWAY_POOL_DIALER": "1" if index == 1 else "0",
             "CALL_GATEWAY_PROMPT_DIR": cfg.prompt_dir or str(self.root / "prompts"),
+            # each worker cycles through its own RTP ports only
+            "CALL_GATEWAY_RTP_PORT_RANGE": str(min(cfg.rtp_port_range, RTP_SPACING)),
+            "CALL_GATEWAY_AGENT_LEDGER": cfg.agent_ledger or str(self.ledger_path),
         }
         return Member(f"worker-{index}-{role}", args, env, "SIP gateway listening")
 
@@ -239,6 +252,11 @@ class Pool:
         if not kamailio_binary():
             raise RuntimeError("kamailio not found (apt-get install kamailio)")
         self.root.mkdir(parents=True, exist_ok=True)
+        if not self.config.agent_ledger:
+            # reservations of a previous run are stale: no worker runs yet
+            ledger = AgentLedger(str(self.ledger_path), "pool")
+            ledger.reset()
+            ledger.close()
         log_dir = self.run_dir
         self.build()
         front, first, *others = self.members
@@ -314,4 +332,5 @@ class Pool:
                 except subprocess.TimeoutExpired:
                     member.signal(signal.SIGKILL)
                     member.proc.wait(5)
+                _logger.info("%s exited (code %s)", member.name, member.proc.returncode)
         _logger.info("gateway pool stopped")

@@ -44,6 +44,8 @@ CATALOGUE = {
         "voicemail": "请在提示音后留言，按井号键结束。",
         "member": "请输入会员号，以井号键结束。",
         "member_ok": "验证成功。",
+        "member_invalid": "会员号有误，请重新输入。",
+        "member_failed": "会员号未能验证，现在为您转接。",
         "goodbye": "谢谢您的来电，再见。",
         "callee_wait": "正在为您接通，请稍候。",
         "digit_0": "零",
@@ -86,6 +88,9 @@ CATALOGUE = {
         "voicemail": "Please leave a message after the tone, then press hash.",
         "member": "Please enter your member number, then press hash.",
         "member_ok": "Thank you, you are verified.",
+        "member_invalid": "Sorry, we do not know that member number.",
+        "member_failed": "We could not verify your member number. "
+        "We are connecting you now.",
         "goodbye": "Thank you for calling. Goodbye.",
         "callee_wait": "Connecting your call, please hold.",
         **{

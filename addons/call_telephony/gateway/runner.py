@@ -67,11 +67,11 @@ class CommandPoller(threading.Thread):
     """Without the websocket (blocked by a proxy, or ``--no-websocket``) the
     pending commands are polled instead; each is executed once."""
 
-    def __init__(self, client, on_command, interval):
+    def __init__(self, client, on_command, interval, seen=()):
         super().__init__(name="gateway-command-poll", daemon=True)
         self.client, self.on_command, self.interval = client, on_command, interval
         self.stopping = threading.Event()
-        self.seen = set()
+        self.seen = set(seen)
 
     def stop(self):
         self.stopping.set()
@@ -133,13 +133,16 @@ class Gateway:
                 )
             self.poller.start()
             self.flusher.start()
+            # a restarted gateway does not run the commands it took again
+            taken = self.spool.command_ids()
             if self.config.websocket:
-                self.listener = CommandListener(self.client, engine.on_command)
+                self.listener = CommandListener(self.client, engine.on_command, taken)
             else:
                 self.listener = CommandPoller(
                     self.client,
                     engine.on_command,
                     max(self.config.config_poll_seconds, 0.5),
+                    taken,
                 )
             self.listener.start()
         engine.step_pending = True

@@ -13,7 +13,7 @@ import pjsua2 as pj
 
 from .acd import OverflowPlan, any_agent_could_answer
 from .blacklist import blocked_entry
-from .dialogs import IvrSession, SelfServiceDialog
+from .dialogs import IvrSession, MemberDialog, SelfServiceDialog
 from .odoo_client import OdooError, OdooUnavailable
 from .snapshot import IvrOption
 
@@ -234,6 +234,7 @@ class InboundSession(Session):
         self.voicemail_started = None
         self.announce_timer = None
         self.pending_transfer = None
+        self.state_before_transfer = "bridged"
 
     @property
     def caller_audio(self):
@@ -291,11 +292,13 @@ class InboundSession(Session):
             return
         if leg in self.ringing:
             self._on_agent_leg_state(leg, info)
+        elif leg is self.agent_leg and self.state in ("transferring", "consulting"):
+            if info.state == DISCONNECTED:
+                self._agent_left()
         elif leg.role == "backup" and leg is self.agent_leg:
             self._on_backup_state(leg, info)
         elif leg is self.agent_leg and info.state == DISCONNECTED:
-            if self.pending_transfer is None:
-                self.finish("agent_hangup")
+            self._agent_left()
         elif leg is self.pending_transfer and info.state == DISCONNECTED:
             self._transfer_failed()
 
@@ -349,6 +352,11 @@ class InboundSession(Session):
                 self._check_availability(action[1], action[2])
             elif kind == "order":
                 self._create_order(action[1], action[2])
+            elif kind == "verify":
+                self._verify_member(action[1])
+                return
+            elif kind == "member":
+                self.event("member_verified", action[1])
             elif kind == "hangup":
                 self.outcome = "self_service" if action[1] == "self_service" else None
                 self.finish("completed")
@@ -382,7 +390,7 @@ class InboundSession(Session):
         return ["text:" + text]
 
     def _route(self, option):
-        self.ivr = None
+        self.ivr = self.dialog = None
         action = option.action
         if action == "queue":
             self._enter_queue(option.queue_id or self.hotline.queue_id)
@@ -397,35 +405,39 @@ class InboundSession(Session):
             self.outcome = "callback"
             self.play(["surge"], self.caller_audio, then=self._hangup_after_prompt)
         elif action == "member_verification":
-            self._start_member()
+            self._start_member(option)
         else:
             self._enter_queue(self.hotline.queue_id)
 
-    def _start_member(self):
-        """Keypad member verification: digits then ``#`` (noted on the CDR)."""
+    def _start_member(self, option):
+        """Keypad member verification (MemberDialog), then the option's queue
+        (default: the hotline's queue)."""
         self.state = "member"
-        digits = []
+        queue_id = option.queue_id or self.hotline.queue_id
+        self.dialog = MemberDialog(IvrOption(key="", action="queue", queue_id=queue_id))
+        self._run(self.dialog.start())
 
-        class _Member:
-            def on_digit(inner, digit):
-                if digit != "#":
-                    digits.append(digit)
-                    return []
-                self.event(
-                    "member_verified", {"ok": bool(digits), "digits": "".join(digits)}
+    def _verify_member(self, digits):
+        client = self.engine.client
+
+        def done(result, error):
+            dialog = self.dialog
+            if self.closed or not isinstance(dialog, MemberDialog):
+                return
+            if error is None:
+                self._run(
+                    dialog.on_verified(bool(result.get("ok")), result.get("partner_id"))
                 )
-                self.dialog = None
-                return [("play", ["member_ok"]), ("route", _queue_option)]
+                return
+            _logger.warning("member number not verified: %s", error)
+            self._run(dialog.on_verified(None))
 
-            def on_timeout(inner):
-                self.dialog = None
-                return [("route", _queue_option)]
-
-        _queue_option = IvrOption(
-            key="", action="queue", queue_id=self.hotline.queue_id
+        if client is None:
+            done(None, OdooUnavailable("no Odoo configured"))
+            return
+        self.engine.in_background(
+            lambda: client.verify_member(self.call_id, self.caller, digits), done
         )
-        self.dialog = _Member()
-        self._run([("play", ["member"]), ("collect", 10)])
 
     # -- queue and agents ---------------------------------------------------------
     def _enter_queue(self, queue_id):
@@ -471,18 +483,21 @@ class InboundSession(Session):
         board, snapshot = self.engine.board, self.engine.snapshot
         if self.queue.strategy == "last_agent" and self.route_hint.get("last_agent_id"):
             board.remember(self.caller, self.route_hint["last_agent_id"])
-        agents = board.pick(snapshot, self.queue, self.caller, exclude=self.tried)
+        agents = board.pick(
+            snapshot, self.queue, self.caller, self.tried, call_id=self.call_id
+        )
         if not agents and self.tried:
             self.tried.clear()
-            agents = board.pick(snapshot, self.queue, self.caller)
+            agents = board.pick(snapshot, self.queue, self.caller, call_id=self.call_id)
         if not agents:
             return
         for agent in agents:
             leg = self.engine.make_call(self, "agent", agent.sip_uri)
             if leg is None:
                 self.tried.add(agent.id)
+                board.release(agent.id, talked=False)  # reserved by pick()
                 continue
-            board.seize(agent.id)
+            board.seize(agent.id, self.call_id)
             self.ringing[leg] = agent.id
         if not self.ringing:
             return
@@ -523,7 +538,10 @@ class InboundSession(Session):
         agent_id = self.ringing.get(leg)
         if info.state == CONFIRMED and self.state in ("queued", "transferring"):
             if self.state == "transferring":
-                self._transfer_answered(leg, agent_id)
+                if self.agent_leg is not None:
+                    self._consult(leg)  # attended: the first agent talks first
+                else:
+                    self._transfer_answered(leg, agent_id)
                 return
             others = [a for lg, a in self.ringing.items() if lg is not leg]
             del self.ringing[leg]
@@ -542,7 +560,7 @@ class InboundSession(Session):
                     self.ring_timer.cancel()
                     self.ring_timer = None
                 self.event("ring_cancelled", {"agent_id": agent_id})
-                if self.state == "transferring":
+                if self.state in ("transferring", "consulting"):
                     self._transfer_failed()
                 else:
                     self.engine.post(self.engine.dispatch)
@@ -569,8 +587,16 @@ class InboundSession(Session):
 
     def _rewire(self):
         """(Re)connect the bridge after any media change: caller <-> agent or
-        backup, recorder, supervisors."""
-        if self.state not in ("bridged", "backup_bridged", "transferring"):
+        backup, recorder, supervisors; first <-> new agent while they consult
+        (the caller on hold)."""
+        if self.state == "consulting":
+            first = self.agent_leg.audio if self.agent_leg else None
+            second = self.pending_transfer.audio if self.pending_transfer else None
+            if first is not None and second is not None:
+                _connect(first, second)
+                _connect(second, first)
+            return
+        if self.state not in ("bridged", "backup_bridged"):
             return
         caller, agent = (
             self.caller_audio,
@@ -793,8 +819,12 @@ class InboundSession(Session):
     # -- transfer and commands ---------------------------------------------
     def transfer(self, to_agent_id, to_uri, command_id, attended=False):
         """Blind (default): the agent leaves, the caller hears hold music while
-        the new agent rings. Attended: the first agent stays until the new
-        one answers."""
+        the new agent rings. Attended: the caller hears hold music while the
+        first agent rings the new one and then talks to them (``consulting``);
+        the transfer completes when the first agent hangs up (or on
+        ``transfer_complete``); the caller goes back to the first agent when
+        the new one does not answer within the queue's ring time, hangs up,
+        or on ``transfer_cancel``."""
         if self.state not in ("bridged", "backup_bridged") or self.agent_leg is None:
             return False
         uri = to_uri or (self.engine.snapshot.agent(to_agent_id) or None)
@@ -806,38 +836,94 @@ class InboundSession(Session):
         if leg is None:
             return False
         if to_agent_id:
-            self.engine.board.seize(to_agent_id)
+            self.engine.board.seize(to_agent_id, self.call_id)
+            self.event("ringing", {"agent_id": to_agent_id})
         self.transfer_from = self.agent_id
         self.transfer_command = command_id
+        self.state_before_transfer = self.state
         self.state = "transferring"
         self.ringing = {leg: to_agent_id}
         self.pending_transfer = leg
-        if not attended:
-            old = self.agent_leg
-            old.owner = None
-            old.safe_hangup()
-            self._release_agent()
-            self.agent_leg = None
-            self.play([self.engine.prompts.hold_music()], self.caller_audio, loop=True)
-        self.ring_timer = self.later(30, self._transfer_timeout, leg)
+        if attended:
+            caller, first = self.caller_audio, self.agent_leg.audio
+            _disconnect(caller, first)
+            _disconnect(first, caller)
+            _disconnect(first, self.recorder)  # the consultation is not recorded
+        else:
+            self._drop_first_agent()
+        self.play([self.engine.prompts.hold_music()], self.caller_audio, loop=True)
+        ring = self.queue.ring_timeout if self.queue else 30
+        self.ring_timer = self.later(ring, self._transfer_timeout, leg)
         return True
 
+    def end_transfer(self, complete):
+        """``transfer_complete`` / ``transfer_cancel`` of an attended transfer.
+        Completing while the new agent still rings makes it a blind one."""
+        if self.state not in ("transferring", "consulting") or self.agent_leg is None:
+            return False
+        if not complete:
+            self._abort_transfer()
+        elif self.state == "consulting":
+            leg = self.pending_transfer
+            self._transfer_answered(leg, self.ringing.get(leg))
+        else:
+            self._drop_first_agent()
+        return True
+
+    def _drop_first_agent(self):
+        old = self.agent_leg
+        old.owner = None
+        old.safe_hangup()
+        self._release_agent()
+        self.agent_leg = None
+
+    def _agent_left(self):
+        """The agent's leg ended: during an attended transfer, hanging up
+        hands the caller over to the new agent."""
+        if self.state == "consulting":
+            leg = self.pending_transfer
+            self._transfer_answered(leg, self.ringing.get(leg))
+        elif self.state == "transferring":
+            self._drop_first_agent()
+        else:
+            self.finish("agent_hangup")
+
+    def _consult(self, leg):
+        if self.ring_timer is not None:
+            self.ring_timer.cancel()
+            self.ring_timer = None
+        self.state = "consulting"
+        self._rewire()
+
     def _transfer_timeout(self, leg):
-        if self.pending_transfer is leg:
-            leg.owner = None
-            leg.safe_hangup()
-            self._transfer_failed()
+        if self.pending_transfer is leg and self.state == "transferring":
+            self._abort_transfer()
+
+    def _abort_transfer(self):
+        """Stop ringing (or consulting) the new agent; the caller goes back."""
+        leg = self.pending_transfer
+        agent_id = self.ringing.get(leg)
+        talked = self.state == "consulting"
+        leg.owner = None
+        leg.safe_hangup()
+        if agent_id:
+            self.engine.agent_released(agent_id, talked=talked)
+            self.tried.add(agent_id)
+            self.event("ring_cancelled", {"agent_id": agent_id})
+        self._transfer_failed()
 
     def _transfer_answered(self, leg, agent_id):
         self.ringing = {}
         self.pending_transfer = None
         if self.ring_timer is not None:
             self.ring_timer.cancel()
+            self.ring_timer = None
         self.stop_play()
         if self.agent_leg is not None:
             old = self.agent_leg
             old.owner = None
             _disconnect(self.caller_audio, old.audio)
+            _disconnect(leg.audio, old.audio)
             old.safe_hangup()
             self._release_agent()
         self.event(
@@ -845,19 +931,29 @@ class InboundSession(Session):
             {"from_agent_id": self.transfer_from, "to_agent_id": agent_id},
         )
         self.agent_leg, self.agent_id = leg, agent_id
+        if agent_id:
+            self.engine.board.remember(self.caller, agent_id)
         self.state = "bridged"
         self._rewire()
 
     def _transfer_failed(self):
         self.pending_transfer = None
         self.ringing = {}
+        if self.ring_timer is not None:
+            self.ring_timer.cancel()
+            self.ring_timer = None
         if self.agent_leg is not None:
-            self.state = "bridged"
+            # attended: back to the first agent (or backup)
+            self.stop_play()
+            self.state = self.state_before_transfer
             self._rewire()
         else:
             # blind transfer nobody took: back into the queue
             self.state = "queued"
             self.engine.enqueue(self)
+            self.level_timer = self.later(
+                self.hotline.agent_timeout, self._level1_timeout
+            )
             self._resume_hold()
 
     def _release_agent(self):
@@ -1038,6 +1134,7 @@ def ack(engine, command, ok, message="", call_id=None):
             "message": message,
             "call_id": call_id,
         },
+        close=True,  # not a call: never reported as interrupted
     )
 
 
@@ -1076,6 +1173,11 @@ def run_command(engine, command):
             attended=bool(command.get("attended")),
         )
         message = "" if ok else "call cannot be transferred now"
+    elif name in ("transfer_complete", "transfer_cancel"):
+        ok = isinstance(session, InboundSession) and session.end_transfer(
+            name == "transfer_complete"
+        )
+        message = "" if ok else "no attended transfer in progress"
     elif name in ("listen", "whisper", "barge"):
         agent = engine.snapshot.agent(command.get("agent_id"))
         uri = command.get("agent_sip_uri") or (agent.sip_uri if agent else "")

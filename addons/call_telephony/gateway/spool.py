@@ -160,6 +160,18 @@ class Spool:
                 [(i,) for i in ids],
             )
 
+    def command_ids(self, within=3600):
+        """Ids of the commands taken in the last ``within`` seconds (their
+        ``command_ack`` or ``outgoing`` event is spooled)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload FROM event WHERE ts > ?"
+                " AND kind IN ('command_ack', 'outgoing')",
+                (time.time() - within,),
+            ).fetchall()
+        ids = (json.loads(payload).get("command_id") for (payload,) in rows)
+        return {command_id for command_id in ids if command_id}
+
     def events(self, call_id):
         with self._lock:
             rows = self._db.execute(

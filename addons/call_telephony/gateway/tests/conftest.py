@@ -12,6 +12,9 @@ import sys
 import types
 from pathlib import Path
 
+import gwtest_helpers
+import pytest
+
 _ADDON = Path(__file__).resolve().parents[2]
 if "call_telephony" not in sys.modules:
     _stub = types.ModuleType("call_telephony")
@@ -33,3 +36,13 @@ if _REPO_CONFTEST.exists():
     load_module = _repo.load_module
     ROOT = _repo.ROOT
     ADDONS = _repo.ADDONS
+
+
+@pytest.fixture(autouse=True)
+def _release_test_ports():
+    """The ports a test reserved (gwtest_helpers.free_port) go back after it;
+    those of module fixtures, reserved before, stay until their module ends
+    (a process that outlives a test gets its ports in such a fixture)."""
+    before = gwtest_helpers.held_ports()
+    yield
+    gwtest_helpers.release_ports(gwtest_helpers.held_ports() - before)

@@ -10,6 +10,7 @@
 repository's own ``tests/conftest.py``.)
 """
 
+import fcntl
 import json
 import os
 import queue
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,21 +31,120 @@ if str(PACKAGE_PARENT) not in sys.path:
 API_KEY = "test-key-0123456789"
 
 
-def free_port(start, stop, kind=socket.SOCK_DGRAM):
-    """A port of [start, stop) free for UDP and TCP on 127.0.0.1."""
-    for port in range(start, stop):
-        ok = True
-        for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_INET, k)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
+# -- ports ----------------------------------------------------------------------
+# Several test runs may share a machine (CI and a developer, two suites at
+# once): every port a test uses is reserved across processes by a lock
+# (flock) on a file per port in PORT_LOCK_DIR, besides being checked free for
+# UDP and TCP. The locks live as long as this process, or until
+# release_ports() (conftest.py releases each test's ports after it).
+# CALL_TEST_PORTS=lo-hi puts every SIP and RTP port of a run into one range,
+# CALL_TEST_HTTP_PORTS=lo-hi the Odoo HTTP ports.
+PORT_LOCK_DIR = Path(
+    os.environ.get("CALL_TEST_PORT_LOCK_DIR")
+    or Path(tempfile.gettempdir()) / "call-test-ports"
+)
+_held_ports = {}  # port -> open lock file
+
+
+def _port_range(name, default):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    low, _, high = value.partition("-")
+    return int(low), int(high or low) + 1
+
+
+SIP_PORTS = _port_range("CALL_TEST_PORTS", (15000, 16000))
+RTP_PORTS = _port_range("CALL_TEST_PORTS", (30000, 32700))
+HTTP_PORTS = _port_range("CALL_TEST_HTTP_PORTS", (18140, 18200))
+GATEWAY_RTP_BLOCK = 40  # a gateway holds 4 SIP legs, 2 RTP ports each
+POOL_RTP_SPACING = 100  # gateway/pool.py: RTP ports per worker
+
+
+def _bindable(port, reuse_address=False):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        sock = socket.socket(socket.AF_INET, kind)
+        try:
+            if reuse_address and kind == socket.SOCK_STREAM:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            sock.close()
+    return True
+
+
+def _reserve_port(port, reuse_address=False):
+    """Lock ``port`` for this process if nobody (no test process, no bound
+    socket) has it."""
+    if port in _held_ports:
+        return False
+    PORT_LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    handle = open(PORT_LOCK_DIR / str(port), "a")  # not inherited by children
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return False
+    if not _bindable(port, reuse_address):
+        handle.close()
+        return False
+    _held_ports[port] = handle
+    return True
+
+
+def free_port(start, stop, kind=None, count=1, reuse_address=False):
+    """A port p of [start, stop) with p .. p + count - 1 free for UDP and TCP
+    on 127.0.0.1 and reserved for this process (see PORT_LOCK_DIR).
+
+    Keep ranges below the kernel's ephemeral ports
+    (``/proc/sys/net/ipv4/ip_local_port_range``, 32768-60999 by default):
+    any outgoing connection may take one of those between this check and
+    the bind of the process the port is for.
+
+    :param reuse_address: the port is for a TCP server that sets
+        SO_REUSEADDR (Odoo, http.server): connections an earlier server left
+        in TIME_WAIT do not count. PJSIP's TCP listener does not set it."""
+    port = start
+    while port + count <= stop:
+        taken = []
+        for candidate in range(port, port + count):
+            if not _reserve_port(candidate, reuse_address):
+                break
+            taken.append(candidate)
+        if len(taken) == count:
             return port
-    raise RuntimeError(f"no free port in {start}-{stop}")
+        release_ports(taken)
+        port += len(taken) + 1
+    raise RuntimeError(f"no {count} free port(s) in {start}-{stop}")
+
+
+def release_ports(ports):
+    """Give reserved ports back (their processes are stopped)."""
+    for port in list(ports):
+        handle = _held_ports.pop(port, None)
+        if handle is not None:
+            handle.close()
+
+
+def held_ports():
+    return set(_held_ports)
+
+
+def sip_port(count=1):
+    """A SIP port (or ``count`` consecutive ones) of the run's range."""
+    return free_port(*SIP_PORTS, count=count)
+
+
+def rtp_block(size):
+    """First port of ``size`` consecutive RTP ports of the run's range."""
+    return free_port(*RTP_PORTS, count=size)
+
+
+def http_port():
+    """A port for an HTTP server (Odoo or its stand-in)."""
+    return free_port(*HTTP_PORTS, reuse_address=True)
 
 
 def demo_config(gw_port, agent_port, backup_port=None, **hotline):
@@ -181,6 +282,8 @@ class RecordingOdoo:
         self.availability_calls = []
         self.available = True
         self.commands = []
+        self.members = {}  # member number -> partner id (POST /member)
+        self.member_calls = []
         self.lock = threading.Lock()
         self.server = None
         self.seen = set()
@@ -250,6 +353,12 @@ class RecordingOdoo:
                             "available": owner.available,
                             "suggestions": [],
                         },
+                    )
+                elif path.endswith("/member"):
+                    owner.member_calls.append(body)
+                    partner_id = owner.members.get(body.get("number"))
+                    self._reply(
+                        200, {"ok": partner_id is not None, "partner_id": partner_id}
                     )
                 elif path.endswith("/self_service/order"):
                     with owner.lock:
@@ -371,12 +480,19 @@ class GatewayProcess(_Process):
         odoo_url="",
         api_key=API_KEY,
         extra=(),
-        rtp_port=40000,
+        rtp_port=None,
         env=None,
         websocket=False,
     ):
         super().__init__()
         self.sip_port = sip_port
+        self.env = dict(env or {})
+        if rtp_port is None:
+            rtp_port = rtp_block(GATEWAY_RTP_BLOCK)
+            self.env.setdefault(
+                "CALL_GATEWAY_RTP_PORT_RANGE", str(GATEWAY_RTP_BLOCK - 2)
+            )
+        self.rtp_port = rtp_port
         self.args = [
             sys.executable,
             "-m",
@@ -397,7 +513,6 @@ class GatewayProcess(_Process):
             self.args += ["--odoo-url", odoo_url, "--api-key", api_key]
         else:
             self.args += ["--odoo-url", ""]
-        self.env = env
 
     def start(self, timeout=60):
         env = os.environ.copy()
@@ -429,13 +544,17 @@ class PhoneProcess(_Process):
         answer=None,
         tone=0,
         record_dir=None,
-        rtp_port=30000,
+        rtp_port=None,
         lifetime=120,
         tcp=False,
         max_calls=32,
     ):
         super().__init__()
         self.port = port
+        rtp_range = 2000
+        if rtp_port is None:
+            rtp_range = 2 * max_calls + 8  # RTP + RTCP per call, some slack
+            rtp_port = rtp_block(rtp_range + 2)
         self.args = [
             sys.executable,
             "-m",
@@ -446,6 +565,8 @@ class PhoneProcess(_Process):
             user,
             "--rtp-port",
             str(rtp_port),
+            "--rtp-range",
+            str(rtp_range),
             "--lifetime",
             str(lifetime),
             "--max-calls",

@@ -16,7 +16,7 @@ from gateway.engine import Engine
 from gateway.odoo_client import Flusher, OdooClient, OdooUnavailable
 from gateway.snapshot import BlacklistEntry, Snapshot
 from gateway.spool import Spool
-from gwtest_helpers import API_KEY, RecordingOdoo, demo_config, free_port
+from gwtest_helpers import API_KEY, RecordingOdoo, demo_config, http_port
 
 
 @pytest.fixture
@@ -271,6 +271,54 @@ def test_order_number_digits():
     assert dialogs.order_number_digits("") == []
 
 
+# -- member verification dialogue -------------------------------------------
+def test_member_dialog_retries_then_goes_on_unverified():
+    then = dialogs.IvrOption(key="", action="queue", queue_id=2)
+    dialog = dialogs.MemberDialog(then, timeout=5)
+    assert dialog.start() == [("play", ["member"]), ("collect", 5)]
+    assert dialog.on_digit("1") == dialog.on_digit("2") == []
+    assert dialog.on_digit("*")[0] == ("play", ["member"])  # start again
+    assert [dialog.on_digit(d) for d in "42"] == [[], []]
+    assert dialog.on_digit("#") == [("verify", "42")]
+    assert dialog.on_digit("5") == []  # kept while Odoo is asked
+    retry = dialog.on_verified(False)
+    assert retry == [("play", ["member_invalid", "member"]), ("collect", 5)]
+    assert dialog.on_timeout() == [("verify", "5")]  # digits then silence
+    for digit in "7#":  # typed ahead: verified as soon as Odoo said no
+        assert dialog.on_digit(digit) == []
+    assert dialog.on_verified(False) == [("verify", "7")]
+    assert dialog.on_verified(False) == [
+        ("member", {"ok": False, "digits": "7", "attempts": 3}),
+        ("play", ["member_failed"]),
+        ("route", then),
+    ]
+    assert dialog.on_digit("1") == []
+
+
+def test_member_dialog_verified_or_odoo_away():
+    then = dialogs.IvrOption(key="", action="submenu", submenu_id=3)
+    dialog = dialogs.MemberDialog(then)
+    for digit in "00042#":
+        actions = dialog.on_digit(digit)
+    assert actions == [("verify", "00042")]
+    assert dialog.on_verified(True, 12) == [
+        ("member", {"ok": True, "digits": "00042", "partner_id": 12}),
+        ("play", ["member_ok"]),
+        ("route", then),
+    ]
+    away = dialogs.MemberDialog(then)
+    away.on_digit("9")
+    away.on_digit("#")
+    assert away.on_verified(None) == [
+        ("member", {"ok": False, "digits": "9", "reason": "unavailable"}),
+        ("route", then),
+    ]
+    long = dialogs.MemberDialog(then)
+    for _ in range(dialogs.MemberDialog.MAX_DIGITS):
+        long.on_digit("1")
+    assert long.on_digit("1")[0] == ("play", ["member_invalid", "member"])
+
+
 # -- spool ---------------------------------------------------------------------------
 def test_spool_orders_events_and_is_idempotent(tmp_path):
     spool = Spool(str(tmp_path / "s.db"))
@@ -360,7 +408,7 @@ def test_config_layers_file_env_and_demo(tmp_path):
 
 # -- replay of the spool to a real HTTP server ---------------------------------------
 def test_flusher_replays_in_order_once_odoo_returns(tmp_path):
-    port = free_port(18140, 18150)
+    port = http_port()
     server = RecordingOdoo(port, demo_config(1, 2))
     spool = Spool(str(tmp_path / "s.db"))
     client = OdooClient(server.url, API_KEY, timeout=1)
@@ -392,7 +440,7 @@ def test_flusher_replays_in_order_once_odoo_returns(tmp_path):
 
 
 def test_flusher_creates_self_service_order_spooled_while_odoo_was_away(tmp_path):
-    port = free_port(18140, 18150)
+    port = http_port()
     server = RecordingOdoo(port, demo_config(1, 2)).start()
     try:
         spool = Spool(str(tmp_path / "s.db"))
@@ -412,7 +460,7 @@ def test_flusher_creates_self_service_order_spooled_while_odoo_was_away(tmp_path
 
 
 def test_flusher_refused_key_keeps_events(tmp_path):
-    port = free_port(18140, 18150)
+    port = http_port()
     server = RecordingOdoo(port, demo_config(1, 2)).start()
     try:
         spool = Spool(str(tmp_path / "s.db"))

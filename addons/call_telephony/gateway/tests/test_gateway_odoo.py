@@ -1,20 +1,28 @@
 """End to end against a real Odoo 18 with the add-ons and demo data:
-SIP phones -> gateway -> Odoo's gateway API -> call.cdr in PostgreSQL.
+SIP phones -> gateway -> Odoo's gateway API -> records in PostgreSQL.
 
 Needs ``CALL_TEST_DB`` (set by setup/test), ``CALL_ODOO_HOME``,
 ``CALL_ODOO_ADDONS`` and ``PGPORT``. The database is copied first so the
 demo agents can point at the test phones without touching the shared one.
+One Odoo server, one gateway and the phones serve the whole module; before
+each test the telephony configuration goes back to a known baseline (the
+demo's, with agents logged in, no wrap-up time and the phones' addresses)
+and each test changes what it needs through Odoo, as a user would.
 """
 
+import datetime as dt
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+import zoneinfo
 
 import pytest
-from gwtest_helpers import GatewayProcess, PhoneProcess, free_port
+from gwtest_helpers import GatewayProcess, PhoneProcess, http_port, sip_port
 
 pytestmark = [pytest.mark.odoo, pytest.mark.sip]
 
@@ -22,6 +30,8 @@ SOURCE_DB = os.environ.get("CALL_TEST_DB")
 DEMO_KEY = "ctgwdemo5f2c8e1a9b7d4036a1e2f3c4d5e6f708"
 HOTLINE = "4008001234"
 CALLER = "13800138000"
+PHONE_LIFETIME = 900  # seconds; the phones serve the whole module
+VERSION_TABLE = "call_telephony_config_version"  # models/call_gateway_command.py
 
 if not SOURCE_DB:
     pytest.skip(
@@ -48,6 +58,17 @@ def _sql(db, query, params=()):
             return cr.fetchall() if cr.description else None
     finally:
         conn.close()
+
+
+def _wait_sql(db, query, params, predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    rows = None
+    while time.monotonic() < deadline:
+        rows = _sql(db, query, params)
+        if predicate(rows):
+            return rows
+        time.sleep(0.3)
+    raise AssertionError(f"condition not met in {timeout}s; last rows {rows}")
 
 
 class OdooServer:
@@ -101,149 +122,6 @@ class OdooServer:
             self.log.close()
 
 
-@pytest.fixture(scope="module")
-def e2e(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("gw_e2e")
-    db = f"w_gw_e2e_{os.getpid()}"
-    try:
-        _sql("postgres", f'CREATE DATABASE "{db}" TEMPLATE "{SOURCE_DB}"')
-        copied = True
-    except psycopg2.Error:
-        db, copied = SOURCE_DB, False  # the source is busy: use it as is
-    agent_port = free_port(15160, 15180)
-    gw_port = free_port(15060, 15100)
-    # the demo agents and backups ring our test phones; agents are logged in
-    _sql(
-        db,
-        "UPDATE call_agent SET state = 'available',"
-        f" sip_uri = 'sip:' || extension || '@127.0.0.1:{agent_port}'",
-    )
-    _sql(db, "UPDATE call_overflow_backup SET sip_uri = NULL")
-    server = OdooServer(db, free_port(18140, 18150), tmp).start()
-    gateway = GatewayProcess(
-        gw_port,
-        tmp / "spool",
-        server.url,
-        api_key=DEMO_KEY,
-        rtp_port=44000,
-        websocket=True,
-        env={
-            "CALL_GATEWAY_PROMPT_DIR": str(tmp / "prompts"),
-            "CALL_GATEWAY_LANGUAGE": "en",
-        },
-    ).start()
-    agents = PhoneProcess(
-        agent_port, "agents", answer="*=0.5", tone=440, rtp_port=37000
-    ).start()
-    caller = PhoneProcess(
-        free_port(15180, 15190), CALLER, tone=660, rtp_port=38000
-    ).start()
-    rig = {
-        "db": db,
-        "server": server,
-        "gateway": gateway,
-        "agents": agents,
-        "caller": caller,
-        "gw_port": gw_port,
-    }
-    yield rig
-    caller.quit()
-    agents.quit()
-    gateway.stop()
-    rig["server"].stop()
-    if copied:
-        _sql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-def _wait_sql(db, query, params, predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    rows = None
-    while time.monotonic() < deadline:
-        rows = _sql(db, query, params)
-        if predicate(rows):
-            return rows
-        time.sleep(0.3)
-    raise AssertionError(f"condition not met in {timeout}s; last rows {rows}")
-
-
-def _answered_call(rig, call_id):
-    caller, agents = rig["caller"], rig["agents"]
-    caller.call(call_id, "sip:{}@127.0.0.1:{}".format(HOTLINE, rig["gw_port"]), CALLER)
-    caller.state(call_id, "CONFIRMED", 10)
-    time.sleep(0.8)
-    caller.send(cmd="dtmf", id=call_id, digits="1")
-    seen = {e["id"] for e in agents.events if e["event"] == "incoming"}
-    ring = agents.wait(lambda e: e["event"] == "incoming" and e["id"] not in seen, 15)
-    agents.state(ring["id"], "CONFIRMED", 10)
-    return ring
-
-
-CDR_QUERY = (
-    "SELECT c.call_ref, c.outcome, c.answer_time IS NOT NULL, c.end_time IS NOT NULL,"
-    " c.talk_seconds, c.recording_attachment_id, a.mimetype, a.file_size"
-    " FROM call_cdr c LEFT JOIN ir_attachment a ON a.id = c.recording_attachment_id"
-    " WHERE c.caller_number = %s AND c.create_date > now() at time zone 'utc'"
-    " - interval '10 minutes' ORDER BY c.id DESC LIMIT 1"
-)
-
-
-def test_answered_call_creates_cdr_with_recording(e2e):
-    _answered_call(e2e, "e1")
-    time.sleep(2.5)
-    e2e["caller"].send(cmd="hangup", id="e1")
-    rows = _wait_sql(
-        e2e["db"],
-        CDR_QUERY,
-        (CALLER,),
-        lambda r: r and r[0][3] and r[0][5],
-        timeout=30,
-    )
-    _ref, outcome, answered, ended, talk, attachment, mimetype, size = rows[0]
-    assert outcome == "answered" and answered and ended
-    assert talk >= 2
-    assert attachment and size > 8000 * 2 * 2  # >= 2 s of 8 kHz 16-bit audio
-    assert "wav" in (mimetype or "")
-
-
-def test_odoo_stopped_during_call_replays_once(e2e):
-    _answered_call(e2e, "e2")
-    time.sleep(1.0)
-    e2e["server"].stop()  # Odoo goes away while the call goes on
-    time.sleep(2.0)
-    e2e["caller"].send(cmd="hangup", id="e2")
-    e2e["caller"].state("e2", "DISCONNECTED", 10)
-    time.sleep(1.0)
-    server = OdooServer(e2e["db"], e2e["server"].port, e2e["server"].data_dir)
-    e2e["server"] = server.start()
-    rows = _wait_sql(
-        e2e["db"],
-        CDR_QUERY,
-        (CALLER,),
-        lambda r: r and r[0][3] and r[0][5],
-        timeout=40,
-    )
-    call_ref = rows[0][0]
-    assert rows[0][1] == "answered"
-    # each event arrived exactly once, the recording once
-    events = _sql(
-        e2e["db"],
-        "SELECT seq, count(*) FROM call_gateway_event WHERE call_ref = %s GROUP BY seq",
-        (call_ref,),
-    )
-    assert events and all(count == 1 for _seq, count in events)
-    attachments = _sql(
-        e2e["db"],
-        "SELECT count(*) FROM ir_attachment WHERE res_model = 'call.cdr'"
-        " AND res_id = (SELECT id FROM call_cdr WHERE call_ref = %s)",
-        (call_ref,),
-    )
-    assert attachments[0][0] == 1
-    cdrs = _sql(
-        e2e["db"], "SELECT count(*) FROM call_cdr WHERE call_ref = %s", (call_ref,)
-    )
-    assert cdrs[0][0] == 1
-
-
 def _jsonrpc(url, path, params, cookie=None):
     request = urllib.request.Request(
         url + path,
@@ -260,52 +138,868 @@ def _jsonrpc(url, path, params, cookie=None):
         cookie = response.headers.get("Set-Cookie", "").split(";")[0] or cookie
     if body.get("error"):
         raise AssertionError(body["error"])
-    return body["result"], cookie
+    return body.get("result"), cookie
 
 
+def _open_calls(phone):
+    """Ids of the calls a phone reported and did not see end."""
+    phone.drain()
+    ids, ended = [], set()
+    for event in phone.events:
+        if event.get("event") in ("incoming", "state") and event.get("id"):
+            if event.get("state") == "DISCONNECTED":
+                ended.add(event["id"])
+            elif event["id"] not in ids:
+                ids.append(event["id"])
+    return [i for i in ids if i not in ended]
+
+
+class Rig:
+    """Odoo, the gateway and the phones of the module, and what the tests
+    do with them."""
+
+    def __init__(self, db, tmp):
+        self.db, self.tmp = db, tmp
+        self.counter = 0
+        self.cookies = {}
+        self.agent_port = sip_port()
+        self.caller_port = sip_port()
+        self.backup_port = sip_port()
+        self.gw_port = sip_port()
+        self.server = self.gateway = None
+        self.agents = self.caller = self.backup = None
+        # the demo configuration the baseline goes back to
+        self.demo_queues = _sql(db, "SELECT id, strategy, ring_seconds FROM call_queue")
+        self.demo_hotlines = _sql(
+            db,
+            "SELECT id, ivr_menu_id, agent_ring_seconds, surge_threshold"
+            " FROM call_hotline",
+        )
+
+    # -- processes ------------------------------------------------------------
+    def start(self):
+        self.server = OdooServer(self.db, http_port(), self.tmp).start()
+        self.gateway = self._gateway().start()
+        # agents answer after 0.5 s, except at the address "deaf"
+        self.agents = PhoneProcess(
+            self.agent_port,
+            "agents",
+            answer="deaf=never,*=0.5",
+            tone=440,
+            lifetime=PHONE_LIFETIME,
+        ).start()
+        # callers; customers called by the gateway (click-to-call) ring here
+        self.caller = PhoneProcess(
+            self.caller_port, CALLER, tone=660, lifetime=PHONE_LIFETIME
+        ).start()
+        self.backup = PhoneProcess(
+            self.backup_port,
+            "backups",
+            answer="*=0.5",
+            tone=880,
+            lifetime=PHONE_LIFETIME,
+        ).start()
+        return self
+
+    def _gateway(self, rtp_port=None, rtp_range=None):
+        env = {
+            "CALL_GATEWAY_PROMPT_DIR": str(self.tmp / "prompts"),
+            "CALL_GATEWAY_LANGUAGE": "en",
+            # plain numbers (customers of click-to-call and callbacks) ring
+            # the caller phone
+            "CALL_GATEWAY_DIAL_DOMAIN": f"127.0.0.1:{self.caller_port}",
+        }
+        if rtp_range:
+            env["CALL_GATEWAY_RTP_PORT_RANGE"] = rtp_range
+        return GatewayProcess(
+            self.gw_port,
+            self.tmp / "spool",
+            self.server.url,
+            api_key=DEMO_KEY,
+            rtp_port=rtp_port,
+            websocket=True,
+            env=env,
+        )
+
+    def restart_gateway(self, kill=False):
+        """A new gateway process on the same ports and spool."""
+        old = self.gateway
+        if kill:
+            old.kill()
+        else:
+            old.stop()
+        self.save_log(old)
+        self.gateway = self._gateway(
+            old.rtp_port, old.env.get("CALL_GATEWAY_RTP_PORT_RANGE")
+        ).start()
+
+    def save_log(self, gateway):
+        """Keep a gateway's output next to Odoo's log (for failures)."""
+        with open(self.tmp / "gateway.log", "a") as log:
+            log.write("\n".join(gateway.log) + "\n")
+
+    def stop(self):
+        for phone in (self.caller, self.agents, self.backup):
+            if phone is not None:
+                phone.quit()
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.save_log(self.gateway)
+        if self.server is not None:
+            self.server.stop()
+
+    # -- Odoo -----------------------------------------------------------------
+    def sql(self, query, params=()):
+        return _sql(self.db, query, params)
+
+    def wait_sql(self, query, params, predicate, timeout=30):
+        return _wait_sql(self.db, query, params, predicate, timeout)
+
+    def rpc(self, login, model, method, *args, **kwargs):
+        """``model.method(*args, **kwargs)`` as the user ``login`` (whose
+        password is the login: demo users), like a button in the UI."""
+        url = self.server.url
+        if login not in self.cookies:
+            _uid, self.cookies[login] = _jsonrpc(
+                url,
+                "/web/session/authenticate",
+                {"db": self.db, "login": login, "password": login},
+            )
+        result, _cookie = _jsonrpc(
+            url,
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+            self.cookies[login],
+        )
+        return result
+
+    def gateway_config(self):
+        """The configuration snapshot as the gateway gets it."""
+        request = urllib.request.Request(
+            self.server.url + "/call_telephony/gateway/config",
+            headers={"Authorization": "Bearer " + DEMO_KEY},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def config_version(self):
+        return self.sql(f"SELECT version FROM {VERSION_TABLE}")[0][0]
+
+    def gateway_snapshot(self):
+        """The configuration the gateway keeps (its spool)."""
+        spool = sqlite3.connect(str(self.tmp / "spool" / "spool.sqlite3"))
+        try:
+            row = spool.execute("SELECT value FROM kv WHERE key = 'snapshot'")
+            return json.loads(row.fetchone()[0])
+        finally:
+            spool.close()
+
+    def wait_gateway_config(self, timeout=20):
+        """Wait until the gateway loaded Odoo's current configuration."""
+        version = self.config_version()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loaded = [
+                int(m.group(1))
+                for line in list(self.gateway.log)
+                for m in [re.search(r"configuration version (\d+) loaded", line)]
+                if m
+            ]
+            if loaded and max(loaded) >= version:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the gateway did not load configuration {version}")
+
+    def configure(self, login, model, method, ids, *args, **kwargs):
+        """Change the configuration through Odoo, then wait for the gateway
+        to have it."""
+        result = self.rpc(login, model, method, ids, *args, **kwargs)
+        self.wait_gateway_config()
+        return result
+
+    def baseline(self):
+        """The demo configuration with every agent logged in on the agents
+        phone, no wrap-up time and the backups on the backup phone; calls
+        left over by a failed test are hung up first."""
+        self.hang_up_everything()
+        agent_uri = f"'sip:' || extension || '@127.0.0.1:{self.agent_port}'"
+        backup_uri = f"'sip:backup' || sequence || '@127.0.0.1:{self.backup_port}'"
+        self.sql(
+            "UPDATE call_agent SET state = 'available', pause_reason = NULL,"
+            f" current_call_ref = NULL, wrapup_until = NULL, sip_uri = {agent_uri}"
+        )
+        for queue_id, strategy, ring in self.demo_queues:
+            self.sql(
+                "UPDATE call_queue SET strategy = %s, ring_seconds = %s,"
+                " wrapup_seconds = 0 WHERE id = %s",
+                (strategy, ring, queue_id),
+            )
+        for hotline_id, menu_id, ring, surge in self.demo_hotlines:
+            self.sql(
+                "UPDATE call_hotline SET ivr_menu_id = %s, agent_ring_seconds = %s,"
+                " surge_threshold = %s, self_service_enabled = true WHERE id = %s",
+                (menu_id, ring, surge, hotline_id),
+            )
+        self.sql(
+            f"UPDATE call_overflow_backup SET active = true, sip_uri = {backup_uri}"
+        )
+        # callbacks of earlier tests (and the demo's) would be taken first
+        self.sql(
+            "UPDATE call_callback SET state = 'cancelled'"
+            " WHERE state IN ('pending', 'assigned', 'dialling')"
+        )
+        self.sql(f"UPDATE {VERSION_TABLE} SET version = version + 1")
+        self.wait_gateway_config()
+        self.mark = self.sql("SELECT coalesce(max(id), 0) FROM call_cdr")[0][0]
+
+    def hang_up_everything(self):
+        """Hang up what a failed test left, and wait until Odoo closed it
+        (else close it there: the next test starts clean)."""
+        for phone in (self.caller, self.agents, self.backup):
+            for call_id in _open_calls(phone):
+                phone.send(cmd="hangup", id=call_id)
+        if getattr(self, "mark", None) is None:
+            return
+        query = "SELECT count(*) FROM call_cdr WHERE id > %s AND live_state != 'ended'"
+        try:
+            self.wait_sql(query, (self.mark,), lambda r: r[0][0] == 0, timeout=15)
+        except AssertionError:
+            self.sql(
+                "UPDATE call_cdr SET live_state = 'ended' WHERE id > %s",
+                (self.mark,),
+            )
+
+    # -- calls ----------------------------------------------------------------
+    def new_id(self, prefix="e"):
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def dial(self, caller=CALLER, keys=None, phone=None):
+        """Call the hotline from ``caller``; press ``keys`` in the IVR."""
+        phone = phone or self.caller
+        call_id = self.new_id()
+        phone.call(call_id, f"sip:{HOTLINE}@127.0.0.1:{self.gw_port}", caller)
+        phone.state(call_id, "CONFIRMED", 15)
+        if keys:
+            phone.wait(lambda e: e["event"] == "media" and e["id"] == call_id, 5)
+            time.sleep(0.8)  # the welcome prompt has started: barge in
+            phone.send(cmd="dtmf", id=call_id, digits=keys)
+        return call_id
+
+    def hang_up(self, call_id, phone=None):
+        phone = phone or self.caller
+        phone.send(cmd="hangup", id=call_id)
+        phone.state(call_id, "DISCONNECTED", 10)
+
+    @staticmethod
+    def rings_seen(phone):
+        """Calls that rang ``phone`` so far (take it before the action
+        that makes it ring)."""
+        phone.drain()
+        return {e["id"] for e in phone.events if e["event"] == "incoming"}
+
+    def next_ring(self, seen, phone=None, timeout=20, to=None):
+        """The first call ringing on ``phone`` (agents by default) that is
+        not in ``seen`` (:meth:`rings_seen`)."""
+        phone = phone or self.agents
+        return phone.wait(
+            lambda e: (
+                e["event"] == "incoming"
+                and e["id"] not in seen
+                and (to is None or e["to"] == to)
+            ),
+            timeout,
+        )
+
+    def wait_cdr(self, predicate, where="TRUE", params=(), timeout=30):
+        """The calls of this test matching ``where`` (dicts, oldest first),
+        once ``predicate(calls)`` is true."""
+        rows = self.wait_sql(
+            f"SELECT {', '.join('c.' + c for c in CDR_FIELDS)}"
+            f" FROM call_cdr c WHERE c.id > %s AND ({where}) ORDER BY c.id",
+            (self.mark, *params),
+            lambda r: predicate([dict(zip(CDR_FIELDS, row, strict=True)) for row in r]),
+            timeout,
+        )
+        return [dict(zip(CDR_FIELDS, row, strict=True)) for row in rows]
+
+    def last_cdr(self, predicate, where="TRUE", params=(), timeout=30):
+        """The last call of this test, once ``predicate(call)`` is true."""
+        calls = self.wait_cdr(lambda c: c and predicate(c[-1]), where, params, timeout)
+        return calls[-1]
+
+    def answered_call(self, caller=CALLER, keys="1"):
+        """A caller who reaches an agent; returns (call id, agent's ring)."""
+        seen = self.rings_seen(self.agents)
+        call_id = self.dial(caller, keys)
+        ring = self.next_ring(seen)
+        self.agents.state(ring["id"], "CONFIRMED", 10)
+        return call_id, ring
+
+    def talk_and_hang_up(self, caller=CALLER, keys="1", seconds=0.5):
+        """One answered call, hung up by the caller; returns the agent's
+        extension and the closed call."""
+        call_id, ring = self.answered_call(caller, keys)
+        time.sleep(seconds)
+        self.hang_up(call_id)
+        self.agents.state(ring["id"], "DISCONNECTED", 10)
+        cdr = self.last_cdr(
+            lambda c: c["live_state"] == "ended", "c.caller_number = %s", (caller,)
+        )
+        return ring["to"], cdr
+
+
+CDR_FIELDS = (
+    "id call_ref direction caller_number callee_number outcome live_state"
+    " agent_id queue_id backup_id answer_time end_time talk_seconds"
+    " hangup_reason ivr_path recording_attachment_id order_id callback_id"
+    " partner_id team_id"
+).split()
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gw_e2e")
+    db = f"{SOURCE_DB}_gw{os.getpid()}"[:63]
+    try:
+        _sql("postgres", f'CREATE DATABASE "{db}" TEMPLATE "{SOURCE_DB}"')
+        copied = True
+    except psycopg2.Error:
+        db, copied = SOURCE_DB, False  # the source is busy: use it as is
+    setup = Rig(db, tmp)
+    try:
+        setup.start()
+        yield setup
+    finally:
+        setup.stop()
+        if copied and not os.environ.get("CALL_KEEP_DB"):
+            _sql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@pytest.fixture
+def e2e(rig):
+    rig.baseline()
+    return rig
+
+
+def _extensions(rig):
+    return dict(rig.sql("SELECT id, extension FROM call_agent"))
+
+
+# ---------------------------------------------------------------------------
+# answered call, recording
+# ---------------------------------------------------------------------------
+def test_answered_call_creates_cdr_with_recording(e2e):
+    call_id, _ring = e2e.answered_call()
+    time.sleep(2.5)
+    e2e.hang_up(call_id)
+    cdr = e2e.last_cdr(lambda c: c["end_time"] and c["recording_attachment_id"])
+    assert cdr["outcome"] == "answered" and cdr["answer_time"]
+    assert cdr["talk_seconds"] >= 2
+    mimetype, size = e2e.sql(
+        "SELECT mimetype, file_size FROM ir_attachment WHERE id = %s",
+        (cdr["recording_attachment_id"],),
+    )[0]
+    assert size > 8000 * 2 * 2  # >= 2 s of 8 kHz 16-bit audio
+    assert "wav" in (mimetype or "")
+
+
+def test_configuration_change_is_never_half_seen_by_the_gateway(e2e):
+    """The gateway polls the configuration while Odoo changes it: a poll
+    inside that transaction must not get the new version with the old data
+    (it would keep them: "since" that version nothing changed)."""
+    hotline_id = e2e.sql("SELECT id FROM call_hotline WHERE number = %s", (HOTLINE,))
+    conn = _pg(e2e.db)
+    try:
+        with conn.cursor() as cr:  # what a configuration write does
+            cr.execute(
+                "UPDATE call_hotline SET surge_threshold = 77 WHERE id = %s",
+                hotline_id[0],
+            )
+            cr.execute(f"UPDATE {VERSION_TABLE} SET version = version + 1")
+            time.sleep(2.5)  # the gateway polls every second meanwhile
+        conn.commit()
+    finally:
+        conn.close()
+    e2e.wait_gateway_config()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        snapshot = e2e.gateway_snapshot()
+        if snapshot["version"] == e2e.config_version():
+            break
+        time.sleep(0.2)
+    assert snapshot["hotlines"][0]["surge_threshold"] == 77
+
+
+# ---------------------------------------------------------------------------
+# IVR and queues
+# ---------------------------------------------------------------------------
+def test_ivr_key_routes_to_the_queue_of_the_option(e2e):
+    """Key 3 of the demo menu is the Complaints queue (ring all, its only
+    agent is the manager)."""
+    queue_id, team_id, menu_id = e2e.sql(
+        "SELECT o.queue_id, q.team_id, o.menu_id FROM call_ivr_option o"
+        " JOIN call_queue q ON q.id = o.queue_id WHERE o.key = '3'"
+    )[0]
+    members = {
+        r[0]
+        for r in e2e.sql(
+            "SELECT agent_id FROM call_queue_agent_rel WHERE queue_id = %s",
+            (queue_id,),
+        )
+    }
+    extension, cdr = e2e.talk_and_hang_up(keys="3")
+    assert cdr["queue_id"] == queue_id and cdr["team_id"] == team_id
+    assert cdr["agent_id"] in members
+    assert _extensions(e2e)[cdr["agent_id"]] == extension
+    assert cdr["ivr_path"] == f"{menu_id}:3"
+    assert cdr["outcome"] == "answered"
+
+
+def test_hotline_without_ivr_goes_to_its_default_queue(e2e):
+    hotline_id, queue_id = e2e.sql(
+        "SELECT id, default_queue_id FROM call_hotline WHERE number = %s", (HOTLINE,)
+    )[0]
+    e2e.configure(
+        "admin", "call.hotline", "write", [hotline_id], {"ivr_menu_id": False}
+    )
+    _extension, cdr = e2e.talk_and_hang_up(keys=None)  # no key pressed
+    assert cdr["queue_id"] == queue_id
+    assert not cdr["ivr_path"]
+    assert cdr["outcome"] == "answered"
+
+
+def test_member_number_keyed_in_the_ivr_is_verified_by_odoo(e2e):
+    """An IVR option "member verification" (then queue 1): a wrong customer
+    number is refused by Odoo, the right one makes that customer the
+    call's customer."""
+    menu_id, queue_id = e2e.sql(
+        "SELECT menu_id, queue_id FROM call_ivr_option WHERE key = '1'"
+    )[0]
+    member_id, ref = e2e.sql(
+        "SELECT id, call_customer_ref FROM res_partner WHERE active"
+        " AND call_customer_ref IS NOT NULL AND parent_id IS NULL"
+        " AND id NOT IN (SELECT partner_id FROM call_partner_number"
+        "   WHERE number_e164 LIKE %s) ORDER BY id DESC LIMIT 1",
+        (f"%{CALLER[-8:]}",),
+    )[0]
+    used = {
+        r[0]
+        for r in e2e.sql(
+            "SELECT key FROM call_ivr_option WHERE menu_id = %s", (menu_id,)
+        )
+    }
+    key = next(k for k in "5678" if k not in used)
+    option_id = e2e.configure(
+        "admin",
+        "call.ivr.option",
+        "create",
+        {
+            "menu_id": menu_id,
+            "key": key,
+            "label": "Members",
+            "action": "member_verification",
+            "queue_id": queue_id,
+        },
+    )
+    try:
+        seen = e2e.rings_seen(e2e.agents)
+        call_id = e2e.dial(keys=key)
+        time.sleep(1.0)
+        e2e.caller.send(cmd="dtmf", id=call_id, digits="99999999#")
+        time.sleep(2.0)  # Odoo said no: "not known", the member prompt again
+        digits = ref.lstrip("C").lstrip("0")
+        e2e.caller.send(cmd="dtmf", id=call_id, digits=digits + "#", method="info")
+        ring = e2e.next_ring(seen)
+        e2e.agents.state(ring["id"], "CONFIRMED", 10)
+        e2e.hang_up(call_id)
+        e2e.last_cdr(lambda c: c["live_state"] == "ended")
+        verified, partner_id, queue = e2e.sql(
+            "SELECT member_verified, partner_id, queue_id FROM call_cdr"
+            " WHERE id > %s ORDER BY id DESC LIMIT 1",
+            (e2e.mark,),
+        )[0]
+        assert verified and partner_id == member_id and queue == queue_id
+    finally:
+        e2e.configure("admin", "call.ivr.option", "unlink", [option_id])
+
+
+def test_round_robin_then_longest_idle_pick_the_right_agents(e2e):
+    """Round robin rings the queue's agents in turn; longest idle then
+    rings the one free for the longest time, which round robin would not."""
+    queue_id = e2e.sql("SELECT queue_id FROM call_ivr_option WHERE key = '1'")[0][0]
+    e2e.configure(
+        "admin", "call.queue", "write", [queue_id], {"strategy": "round_robin"}
+    )
+    queues = {q["id"]: q for q in e2e.gateway_config()["queues"]}
+    order = queues[queue_id]["agent_ids"]
+    assert len(order) == 3
+    by_extension = {v: k for k, v in _extensions(e2e).items()}
+    picked = []
+    for _ in range(3):
+        extension, cdr = e2e.talk_and_hang_up(keys="1")
+        assert cdr["agent_id"] == by_extension[extension]
+        picked.append(cdr["agent_id"])
+    # in turn, in the queue's order, starting at its first agent
+    assert picked == order
+    # the next in turn (the first agent) now talks on another queue (key 2:
+    # Room Booking, the demo agent's alone)
+    room_queue = e2e.sql("SELECT queue_id FROM call_ivr_option WHERE key = '2'")[0][0]
+    assert queues[room_queue]["agent_ids"] == [order[0]], "demo data changed"
+    _extension, cdr = e2e.talk_and_hang_up(keys="2")
+    assert cdr["queue_id"] == room_queue and cdr["agent_id"] == order[0]
+    e2e.configure(
+        "admin", "call.queue", "write", [queue_id], {"strategy": "longest_idle"}
+    )
+    # idle the longest: order[1] (round robin would ring order[0] again)
+    _extension, cdr = e2e.talk_and_hang_up(keys="1")
+    assert cdr["agent_id"] == order[1], (cdr["agent_id"], order)
+
+
+def test_returning_caller_goes_to_the_agent_they_last_spoke_with(e2e):
+    """The demo Ordering queue is "last agent first": a caller who calls
+    again reaches the same agent although another one is idle for longer,
+    also when only Odoo knows the earlier call (made through another
+    gateway)."""
+    queue_id = e2e.sql("SELECT queue_id FROM call_ivr_option WHERE key = '1'")[0][0]
+    strategy = e2e.sql("SELECT strategy FROM call_queue WHERE id = %s", (queue_id,))
+    assert strategy == [("last_agent",)]
+    first_extension, first = e2e.talk_and_hang_up("13800000551")
+    # first's agent is now the most recently idle: longest idle would skip it
+    extension, again = e2e.talk_and_hang_up("13800000551")
+    assert extension == first_extension and again["agent_id"] == first["agent_id"]
+    # a caller this gateway never saw, whose last call Odoo knows
+    e2e.sql(
+        "INSERT INTO call_cdr (gateway, call_ref, direction, caller_number,"
+        " caller_digits, agent_id, start_time, answer_time, end_time, live_state,"
+        " outcome, company_id)"
+        " VALUES ('elsewhere', %s, 'inbound', '13800000552', '13800000552', %s,"
+        " now() at time zone 'utc' - interval '1 day',"
+        " now() at time zone 'utc' - interval '1 day',"
+        " now() at time zone 'utc' - interval '1 day', 'ended', 'answered', 1)",
+        (f"seed-{os.getpid()}-{time.time()}", first["agent_id"]),
+    )
+    extension, seeded = e2e.talk_and_hang_up("13800000552")
+    assert extension == first_extension and seeded["agent_id"] == first["agent_id"]
+
+
+# ---------------------------------------------------------------------------
+# blacklist, overflow, self-service, surge and callbacks
+# ---------------------------------------------------------------------------
+def test_blacklisted_caller_is_refused_and_logged(e2e):
+    entry_id = e2e.rpc(
+        "admin",
+        "call.blacklist",
+        "create",
+        {"number": "137 0000 0777", "reason": "E2E prank calls"},
+    )
+    try:
+        e2e.wait_gateway_config()
+        seen = e2e.rings_seen(e2e.agents)
+        call_id = e2e.dial("13700000777")
+        e2e.caller.state(call_id, "DISCONNECTED", 20)  # a message, then hang-up
+        cdr = e2e.last_cdr(lambda c: c["live_state"] == "ended")
+        assert cdr["caller_number"] == "13700000777"
+        assert cdr["outcome"] == "blacklisted"
+        assert cdr["hangup_reason"] == "E2E prank calls"
+        assert cdr["end_time"] and not cdr["queue_id"] and not cdr["agent_id"]
+        count = e2e.sql(
+            "SELECT blocked_count FROM call_blacklist WHERE id = %s", (entry_id,)
+        )
+        assert count == [(1,)]
+        assert e2e.rings_seen(e2e.agents) == seen  # no agent was rung
+    finally:
+        e2e.rpc("admin", "call.blacklist", "unlink", [entry_id])
+
+
+def test_level2_overflow_to_a_backup_phone(e2e):
+    """No agent answers within the hotline's agent ring time: the first
+    backup number rings and takes the call."""
+    hotline_id = e2e.sql("SELECT id FROM call_hotline WHERE number = %s", (HOTLINE,))
+    agent_ids = [r[0] for r in e2e.sql("SELECT id FROM call_agent")]
+    deaf = f"sip:deaf@127.0.0.1:{e2e.agent_port}"
+    e2e.rpc("admin", "call.agent", "write", agent_ids, {"sip_uri": deaf})
+    queue_ids = [r[0] for r in e2e.demo_queues]
+    e2e.rpc("admin", "call.queue", "write", queue_ids, {"ring_seconds": 2})
+    e2e.configure(
+        "admin", "call.hotline", "write", [hotline_id[0][0]], {"agent_ring_seconds": 3}
+    )
+    backup_id, sequence = e2e.sql(
+        "SELECT id, sequence FROM call_overflow_backup WHERE active"
+        " ORDER BY sequence, id LIMIT 1"
+    )[0]
+    agents_seen = e2e.rings_seen(e2e.agents)
+    backups_seen = e2e.rings_seen(e2e.backup)
+    call_id = e2e.dial(keys="1")
+    e2e.next_ring(agents_seen, to="deaf")  # an agent rings and does not answer
+    ring = e2e.next_ring(backups_seen, e2e.backup)
+    assert ring["to"] == f"backup{sequence}"
+    e2e.backup.state(ring["id"], "CONFIRMED", 10)
+    cdr = e2e.last_cdr(lambda c: c["answer_time"])
+    assert cdr["outcome"] == "overflowed" and cdr["backup_id"] == backup_id
+    assert cdr["live_state"] == "talking" and not cdr["agent_id"]
+    rung = e2e.sql(
+        "SELECT count(*) FROM call_cdr_rung_agent_rel WHERE call_cdr_id = %s",
+        (cdr["id"],),
+    )
+    assert rung[0][0] >= 1
+    time.sleep(1.0)
+    e2e.hang_up(call_id)
+    e2e.backup.state(ring["id"], "DISCONNECTED", 10)
+    cdr = e2e.last_cdr(lambda c: c["end_time"] and c["recording_attachment_id"])
+    assert cdr["outcome"] == "overflowed" and cdr["talk_seconds"] >= 1
+    # no agent is left ringing or busy in Odoo
+    assert e2e.sql("SELECT DISTINCT state FROM call_agent") == [("available",)]
+
+
+def _tomorrow_at(hour, minute, zone="Asia/Shanghai"):
+    """Naive UTC of tomorrow hour:minute in the restaurant's time zone (the
+    gateway's default)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    day = dt.datetime.now(tz).date() + dt.timedelta(days=1)
+    local = dt.datetime.combine(day, dt.time(hour, minute), tz)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def test_level3_self_service_order_for_the_caller(e2e):
+    """Nobody logged in and no backup: the caller orders by keypad; the
+    order is the caller's (a known customer), for 4 people tomorrow at
+    18:30 restaurant time."""
+    number = "13800009153"
+    partner_id = e2e.sql(
+        "SELECT partner_id FROM call_partner_number WHERE number_e164 = %s",
+        ("+86" + number,),
+    )[0][0]
+    agent_ids = [r[0] for r in e2e.sql("SELECT id FROM call_agent")]
+    backup_ids = [r[0] for r in e2e.sql("SELECT id FROM call_overflow_backup")]
+    e2e.rpc("admin", "call.agent", "action_logout", agent_ids)
+    e2e.configure(
+        "admin", "call.overflow.backup", "write", backup_ids, {"active": False}
+    )
+    last_order = e2e.sql("SELECT coalesce(max(id), 0) FROM call_order")[0][0]
+    call_id = e2e.dial(number, keys="1")  # the queue: nobody, level 3 at once
+    for keys in ("4#", "2", "1830"):  # 4 people, tomorrow, 18:30
+        time.sleep(1.0)
+        e2e.caller.send(cmd="dtmf", id=call_id, digits=keys)
+    # Odoo answers the availability, then "1" confirms (ignored before)
+    deadline = time.monotonic() + 30
+    orders = []
+    while not orders and time.monotonic() < deadline:
+        time.sleep(1.0)
+        e2e.caller.send(cmd="dtmf", id=call_id, digits="1")
+        orders = e2e.sql(
+            "SELECT id, partner_id, party_size, booking_start, channel, state,"
+            " caller_number FROM call_order WHERE id > %s",
+            (last_order,),
+        )
+    assert len(orders) == 1, orders
+    order_id, partner, party, start, channel, state, caller = orders[0]
+    assert (partner, party, caller) == (partner_id, 4, number)
+    assert start == _tomorrow_at(18, 30)
+    assert (channel, state) == ("self_service", "self_service")
+    # the order number is read back, then the gateway hangs up
+    e2e.caller.state(call_id, "DISCONNECTED", 40)
+    cdr = e2e.last_cdr(lambda c: c["live_state"] == "ended")
+    assert cdr["outcome"] == "self_service" and cdr["order_id"] == order_id
+    assert cdr["partner_id"] == partner_id
+    seatmap = e2e.sql(
+        "SELECT 1 FROM ir_module_module WHERE name = 'call_seatmap'"
+        " AND state = 'installed'"
+    )
+    if seatmap:  # the seat map booked a room or table for the order
+        slots = e2e.sql(
+            "SELECT slot_start FROM call_booking_slot WHERE order_id = %s",
+            (order_id,),
+        )
+        assert slots and all(s[0] == start for s in slots)
+
+
+def test_surge_callback_is_created_then_dialled_by_an_idle_agent(e2e):
+    """Callers above the surge threshold hear the callback promise; the
+    callback is queued in Odoo; an agent who becomes idle takes it and the
+    gateway rings the agent, then the customer."""
+    hotline_id = e2e.sql("SELECT id FROM call_hotline WHERE number = %s", (HOTLINE,))
+    agent_ids = [r[0] for r in e2e.sql("SELECT id FROM call_agent")]
+    e2e.rpc("admin", "call.agent", "action_pause", agent_ids, "meeting")
+    e2e.configure(
+        "admin",
+        "call.hotline",
+        "write",
+        [hotline_id[0][0]],
+        {"surge_threshold": 1, "agent_ring_seconds": 60},
+    )
+    waiting = e2e.dial(keys="1")  # waits in the queue: every agent paused
+    e2e.last_cdr(lambda c: c["live_state"] == "queued")
+    number = "13800000553"
+    surged = e2e.dial(number)
+    e2e.caller.state(surged, "DISCONNECTED", 30)  # the promise, then hang-up
+    e2e.hang_up(waiting)
+    first, second = e2e.wait_cdr(
+        lambda c: len(c) == 2 and all(x["live_state"] == "ended" for x in c)
+    )
+    assert first["outcome"] == "abandoned"
+    assert second["caller_number"] == number and second["outcome"] == "callback"
+    callbacks = e2e.sql(
+        "SELECT id, number, state FROM call_callback WHERE origin_cdr_id = %s",
+        (second["id"],),
+    )
+    assert len(callbacks) == 1 and callbacks[0][1:] == (number, "pending")
+    callback_id = callbacks[0][0]
+    # the demo agent is back from the meeting and works the callback queue
+    agent_id = _agent_of(e2e, "agent")
+    e2e.rpc("agent", "call.agent", "set_my_state", "available")
+    e2e.wait_gateway_config()
+    action = e2e.rpc("agent", "call.callback", "action_take_next")
+    assert action.get("res_id") == callback_id, action
+    agents_seen = e2e.rings_seen(e2e.agents)
+    customers_seen = e2e.rings_seen(e2e.caller)
+    e2e.rpc("agent", "call.callback", "action_call", [callback_id])
+    ring = e2e.next_ring(agents_seen, to=_extensions(e2e)[agent_id])
+    e2e.agents.state(ring["id"], "CONFIRMED", 10)
+    customer = e2e.next_ring(customers_seen, e2e.caller)
+    assert customer["to"] == number
+    e2e.caller.state(customer["id"], "CONFIRMED", 10)
+    outbound = "c.direction = 'outbound'"
+    e2e.last_cdr(lambda c: c["answer_time"], outbound)
+    time.sleep(1.0)
+    e2e.hang_up(customer["id"])
+    e2e.agents.state(ring["id"], "DISCONNECTED", 10)
+    out = e2e.last_cdr(lambda c: c["end_time"], outbound)
+    assert out["callback_id"] == callback_id and out["agent_id"] == agent_id
+    assert out["callee_number"] == number and out["outcome"] == "answered"
+    callback = e2e.sql(
+        "SELECT state, attempts FROM call_callback WHERE id = %s", (callback_id,)
+    )
+    assert callback == [("done", 1)]
+    command = e2e.sql(
+        "SELECT state, call_ref FROM call_gateway_command WHERE callback_id = %s",
+        (callback_id,),
+    )
+    assert command == [("done", out["call_ref"])]
+
+
+def _agent_of(rig, login):
+    return rig.sql(
+        "SELECT a.id FROM call_agent a JOIN res_users u ON u.id = a.user_id"
+        " WHERE u.login = %s",
+        (login,),
+    )[0][0]
+
+
+def test_click_to_call_from_odoo_rings_agent_then_customer(e2e):
+    """An agent clicks "call" on a customer: the gateway rings the agent's
+    phone, then the customer, and Odoo logs the outbound call."""
+    partner_id, number = e2e.sql(
+        "SELECT id, coalesce(call_preferred_number, mobile, phone) FROM res_partner"
+        " WHERE id = (SELECT partner_id FROM call_partner_number"
+        " WHERE number_e164 = '+8613800017072' LIMIT 1)"
+    )[0]
+    agent_id = _agent_of(e2e, "agent")
+    agents_seen = e2e.rings_seen(e2e.agents)
+    customers_seen = e2e.rings_seen(e2e.caller)
+    e2e.rpc("agent", "res.partner", "action_click_to_call", [partner_id])
+    ring = e2e.next_ring(agents_seen, to=_extensions(e2e)[agent_id])
+    e2e.agents.state(ring["id"], "CONFIRMED", 10)
+    customer = e2e.next_ring(customers_seen, e2e.caller)
+    assert customer["to"] == re.sub(r"[^0-9+]", "", number)
+    e2e.caller.state(customer["id"], "CONFIRMED", 10)
+    outbound = "c.direction = 'outbound'"
+    e2e.last_cdr(lambda c: c["answer_time"], outbound)
+    time.sleep(1.5)
+    e2e.hang_up(customer["id"])
+    out = e2e.last_cdr(lambda c: c["end_time"], outbound)
+    assert out["agent_id"] == agent_id and out["partner_id"] == partner_id
+    assert out["callee_number"] == number and out["outcome"] == "answered"
+    assert out["talk_seconds"] >= 1
+    command = e2e.sql(
+        "SELECT state, call_ref FROM call_gateway_command WHERE command = 'dial'"
+        " ORDER BY id DESC LIMIT 1"
+    )
+    assert command == [("done", out["call_ref"])]
+
+
+# ---------------------------------------------------------------------------
+# supervisor, Odoo and gateway restarts
+# ---------------------------------------------------------------------------
 def test_supervisor_listen_command_over_odoo_websocket(e2e):
     """A supervisor clicks "listen" in Odoo: the command travels over the bus
     websocket to the gateway, which rings the supervisor's phone into the
     call and acknowledges it."""
-    ring = _answered_call(e2e, "e3")
-    url = e2e["server"].url
-    rows = _wait_sql(
-        e2e["db"],
-        "SELECT id FROM call_cdr WHERE caller_number = %s AND end_time IS NULL"
-        " AND answer_time IS NOT NULL ORDER BY id DESC LIMIT 1",
-        (CALLER,),
-        bool,
-    )
-    _uid, cookie = _jsonrpc(
-        url,
-        "/web/session/authenticate",
-        {"db": e2e["db"], "login": "admin", "password": "admin"},
-    )
-    _jsonrpc(
-        url,
-        "/web/dataset/call_kw/call.cdr/action_supervise",
-        {
-            "model": "call.cdr",
-            "method": "action_supervise",
-            "args": [[rows[0][0]], "listen"],
-            "kwargs": {},
-        },
-        cookie,
-    )
-    agents = e2e["agents"]
-    supervisor = agents.wait(
-        lambda e: (
-            e["event"] == "incoming" and e["id"] != ring["id"] and e["to"] == "1000"
-        ),
-        20,
-    )
-    agents.state(supervisor["id"], "CONFIRMED", 10)
-    _wait_sql(
-        e2e["db"],
+    call_id, _ring = e2e.answered_call()
+    cdr = e2e.last_cdr(lambda c: c["live_state"] == "talking")
+    seen = e2e.rings_seen(e2e.agents)
+    e2e.rpc("admin", "call.cdr", "action_supervise", [cdr["id"]], "listen")
+    supervisor = e2e.next_ring(seen, to=_extensions(e2e)[_agent_of(e2e, "admin")])
+    e2e.agents.state(supervisor["id"], "CONFIRMED", 10)
+    e2e.wait_sql(
         "SELECT state FROM call_gateway_command WHERE command = 'listen'"
         " ORDER BY id DESC LIMIT 1",
         (),
         lambda r: r and r[0][0] == "done",
     )
-    e2e["caller"].send(cmd="hangup", id="e3")
-    agents.state(supervisor["id"], "DISCONNECTED", 10)
+    e2e.hang_up(call_id)
+    e2e.agents.state(supervisor["id"], "DISCONNECTED", 10)
+
+
+def test_odoo_stopped_during_call_replays_once(e2e):
+    call_id, _ring = e2e.answered_call()
+    time.sleep(1.0)
+    e2e.server.stop()  # Odoo goes away while the call goes on
+    time.sleep(2.0)
+    e2e.hang_up(call_id)
+    time.sleep(1.0)
+    server = OdooServer(e2e.db, e2e.server.port, e2e.server.data_dir)
+    e2e.server = server.start()
+    cdr = e2e.last_cdr(
+        lambda c: c["end_time"] and c["recording_attachment_id"], timeout=40
+    )
+    assert cdr["outcome"] == "answered"
+    # each event arrived exactly once, the recording once
+    events = e2e.sql(
+        "SELECT seq, count(*) FROM call_gateway_event WHERE call_ref = %s GROUP BY seq",
+        (cdr["call_ref"],),
+    )
+    assert events and all(count == 1 for _seq, count in events)
+    attachments = e2e.sql(
+        "SELECT count(*) FROM ir_attachment WHERE res_model = 'call.cdr'"
+        " AND res_id = %s",
+        (cdr["id"],),
+    )
+    assert attachments[0][0] == 1
+    cdrs = e2e.sql(
+        "SELECT count(*) FROM call_cdr WHERE call_ref = %s", (cdr["call_ref"],)
+    )
+    assert cdrs[0][0] == 1
+
+
+def test_gateway_killed_mid_call_closes_it_as_interrupted(e2e):
+    """SIGKILL during a call: the restarted gateway closes it in Odoo as
+    interrupted, with what was recorded, and the agent takes calls again."""
+    call_id, ring = e2e.answered_call(keys="3")  # Complaints: one agent
+    mine = "c.caller_number = %s", (CALLER,)
+    agent_id = e2e.last_cdr(lambda c: c["live_state"] == "talking", *mine)["agent_id"]
+    time.sleep(1.5)
+    e2e.restart_gateway(kill=True)
+    cdr = e2e.last_cdr(
+        lambda c: c["live_state"] == "ended" and c["recording_attachment_id"], *mine
+    )
+    assert cdr["outcome"] == "interrupted" and cdr["end_time"]
+    assert cdr["hangup_reason"] == "gateway restart"
+    size = e2e.sql(
+        "SELECT file_size FROM ir_attachment WHERE id = %s",
+        (cdr["recording_attachment_id"],),
+    )
+    assert size[0][0] > 8000  # what was recorded before the kill is kept
+    state = e2e.sql("SELECT state FROM call_agent WHERE id = %s", (agent_id,))
+    assert state == [("available",)]
+    # the phones hang up the dead calls themselves
+    e2e.caller.send(cmd="hangup", id=call_id)
+    e2e.agents.send(cmd="hangup", id=ring["id"])
+    e2e.caller.state(call_id, "DISCONNECTED", 10)
+    # the same agent is rung for the next caller of the queue
+    _extension, again = e2e.talk_and_hang_up(keys="3")
+    assert again["agent_id"] == agent_id and again["outcome"] == "answered"
+    # and nothing else came of the restart: no command of the last minute
+    # (the supervisor's, the click-to-call) ran again, no other call
+    calls = e2e.wait_cdr(lambda c: True)
+    assert [c["id"] for c in calls] == [cdr["id"], again["id"]]

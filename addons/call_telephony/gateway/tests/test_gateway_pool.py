@@ -7,6 +7,7 @@ one of them is answered (bridged, queued or sent to the surge path, which
 records a callback); none is refused."""
 
 import collections
+import itertools
 import json
 import os
 import shutil
@@ -20,7 +21,14 @@ import pytest
 from gateway import acd
 from gateway.__main__ import worker_argv
 from gateway.pool import render_front
-from gwtest_helpers import PACKAGE_PARENT, PhoneProcess, demo_config, free_port
+from gwtest_helpers import (
+    PACKAGE_PARENT,
+    POOL_RTP_SPACING,
+    PhoneProcess,
+    demo_config,
+    rtp_block,
+    sip_port,
+)
 
 pytestmark = pytest.mark.sip
 
@@ -70,8 +78,12 @@ def test_front_configuration_is_valid(tmp_path):
 
 
 class PoolProcess:
-    def __init__(self, port, spool, snapshot, workers, surge_workers):
+    def __init__(self, port, spool, snapshot, workers, surge_workers, env=None):
+        """``port`` .. ``port + workers + surge_workers``: the front's and the
+        workers' SIP ports."""
         self.port, self.spool = port, spool
+        self.env = env or {}
+        rtp = rtp_block(POOL_RTP_SPACING * (workers + surge_workers + 1))
         self.args = [
             sys.executable,
             "-m",
@@ -87,7 +99,7 @@ class PoolProcess:
             "--spool-dir",
             str(spool),
             "--rtp-port",
-            "42000",
+            str(rtp),
             "--snapshot-file",
             str(snapshot),
             "--odoo-url",
@@ -102,6 +114,7 @@ class PoolProcess:
             CALL_GATEWAY_PJSIP_LOG_LEVEL=os.environ.get("GW2_PJLOG", "0"),
             CALL_GATEWAY_LOG_LEVEL="WARNING",
         )
+        env.update(self.env)
         with open(self.log, "wb") as fh:
             self.proc = subprocess.Popen(
                 self.args,
@@ -144,12 +157,8 @@ class PoolProcess:
 
 @needs_kamailio
 def test_pool_answers_more_callers_than_one_worker_holds(tmp_path):
-    front = free_port(15200, 15250)
-    while any(
-        free_port(p, p + 1) != p for p in range(front + 1, front + 4)
-    ):  # pragma: no cover - ports taken by another run
-        front = free_port(front + 4, 15250)
-    agent_port = free_port(15260, 15280)
+    front = sip_port(count=4)  # the front and 3 workers
+    agent_port = sip_port()
     config = demo_config(front, agent_port)
     config["hotlines"][0].update(
         agent_ring_seconds=4, self_service=False, voicemail=False
@@ -161,16 +170,11 @@ def test_pool_answers_more_callers_than_one_worker_holds(tmp_path):
     pool = PoolProcess(front, tmp_path / "spool", snapshot, 2, 1).start()
     phones = []
     try:
-        agents = PhoneProcess(
-            agent_port, "agents", answer="*=0.3", rtp_port=33000, max_calls=4
-        ).start()
+        agents = PhoneProcess(agent_port, "agents", answer="*=0.3", max_calls=4).start()
         phones.append(agents)
         callers = []
-        for i in range(3):
-            port = free_port(15280 + 4 * i, 15300)
-            callers.append(
-                PhoneProcess(port, "caller", rtp_port=34000 + 200 * i, max_calls=4)
-            )
+        for _ in range(3):
+            callers.append(PhoneProcess(sip_port(), "caller", max_calls=4))
             callers[-1].start()
             phones.append(callers[-1])
         # 10 callers at once: the 2 line workers hold 2 calls each (4 legs)
@@ -241,3 +245,176 @@ def test_pool_answers_more_callers_than_one_worker_holds(tmp_path):
             assert kinds & {"answered", "queued", "callback_requested"}, kinds
     log = pool.log.read_text()
     assert "gateway pool stopped" in log
+
+
+def _spool_events(spool_root):
+    """{(worker, call_id): [(kind, payload), ...]} from every worker's spool."""
+    calls = collections.defaultdict(list)
+    for path in sorted(spool_root.glob("w*/spool.sqlite3")):
+        db = sqlite3.connect(str(path))
+        try:
+            rows = db.execute("SELECT call_id, kind, payload FROM event ORDER BY id")
+            for call_id, kind, payload in rows:
+                calls[(path.parent.name, call_id)].append((kind, json.loads(payload)))
+        finally:
+            db.close()
+    return calls
+
+
+def _rings(phones):
+    """{agent user: [(start, end), ...]} of the calls the agent phones got."""
+    rings = collections.defaultdict(list)
+    now = time.time()
+    for phone in phones:
+        phone.drain()
+        ended = {
+            e["id"]: e["t"]
+            for e in phone.events
+            if e["event"] == "state" and e.get("state") == "DISCONNECTED"
+        }
+        for e in phone.events:
+            if e["event"] == "incoming":
+                rings[e["to"]].append((e["t"], ended.get(e["id"], now)))
+    return rings
+
+
+@needs_kamailio
+def test_pool_workers_share_agents_and_stop_cleanly_with_calls_up(tmp_path):
+    """6 callers at once through the front, 3 line workers (2 callers each),
+    6 agents all equally idle: without shared reservations every worker
+    would ring the first agent of the queue. Each agent is rung exactly
+    once, every caller is bridged. Then the pool is stopped (SIGTERM) with
+    the 6 calls up: a new call is refused during the grace period, the live
+    calls are hung up and reported ``ended``, every worker exits 0."""
+    workers, agents_count = 3, 6
+    front = sip_port(count=1 + workers)
+    agent_ports = [sip_port() for _ in range(agents_count // 2)]
+    config = demo_config(front, agent_ports[0])
+    config["hotlines"][0].update(
+        ivr_menu_id=None, agent_ring_seconds=30, self_service=False, voicemail=False
+    )
+    config["ivr_menus"] = []
+    config["agents"] = [
+        {
+            "id": 100 + i,
+            "name": f"Agent {i}",
+            "sip_uri": f"sip:agent{i}@127.0.0.1:{agent_ports[i // 2]}",
+            "state": "available",
+            "team_ids": [1],
+            "queue_ids": [1],
+        }
+        for i in range(agents_count)
+    ]
+    config["queues"][0].update(
+        strategy="longest_idle",
+        agent_ids=[100 + i for i in range(agents_count)],
+        ring_seconds=20,
+    )
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps(config))
+    pool = PoolProcess(
+        front,
+        tmp_path / "spool",
+        snapshot,
+        workers,
+        0,
+        env={"CALL_GATEWAY_SHUTDOWN_GRACE_SECONDS": "4"},
+    ).start()
+    phones = []
+    try:
+        # two agents per phone process: a second ring of an agent still fits
+        # in the process's 4 SIP legs, so it would be seen
+        agent_phones = [
+            PhoneProcess(port, "agents", answer="*=0.5", max_calls=4).start()
+            for port in agent_ports
+        ]
+        callers = [
+            PhoneProcess(sip_port(), "caller", max_calls=4).start() for _ in range(2)
+        ]
+        phones = agent_phones + callers
+        uri = f"sip:4008001234@127.0.0.1:{front}"
+        placed = []
+        for n in range(agents_count):
+            phone, name = callers[n % 2], f"q{n}"
+            phone.call(name, uri, f"1390002{n:04d}")
+            placed.append((phone, name))
+        for phone, name in placed:
+            phone.state(name, "CONFIRMED", 20)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for phone in agent_phones:
+                phone.drain()
+            talking = [
+                e
+                for phone in agent_phones
+                for e in phone.events
+                if e["event"] == "state" and e.get("state") == "CONFIRMED"
+            ]
+            if len(talking) >= agents_count:
+                break
+            time.sleep(0.2)
+        rings = _rings(agent_phones)
+        # every agent rung exactly once, never twice at the same time
+        assert sorted(rings) == [f"agent{i}" for i in range(agents_count)], rings
+        assert all(len(r) == 1 for r in rings.values()), rings
+        for spans in rings.values():
+            spans.sort()
+            for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
+                assert s2 >= e1, spans
+        assert len(talking) == agents_count, talking
+        # the shared ledger holds each agent for one call of one worker
+        ledger = sqlite3.connect(str(pool.spool / "agents.sqlite3"))
+        held = ledger.execute(
+            "SELECT agent_id, owner, call_id FROM agent WHERE owner IS NOT NULL"
+        ).fetchall()
+        ledger.close()
+        assert sorted(r[0] for r in held) == [100 + i for i in range(agents_count)]
+        assert len({r[2] for r in held}) == agents_count
+        assert len({r[1] for r in held}) == workers, held
+        for phone, name in placed:  # nobody hung up yet
+            assert not [
+                e
+                for e in phone.events
+                if e.get("id") == name and e.get("state") == "DISCONNECTED"
+            ]
+        # graceful stop with the 6 calls up
+        pool.proc.send_signal(signal.SIGTERM)
+        time.sleep(1.5)  # the launcher forwards SIGTERM within a second
+        callers[0].call("late", uri, "13900029999")
+        late = callers[0].state("late", "DISCONNECTED", 10)
+        assert late["code"] >= 400, late  # refused while the workers stop
+        assert not [
+            e
+            for e in callers[0].events
+            if e.get("id") == "late" and e.get("state") == "CONFIRMED"
+        ]
+        for phone, name in placed:  # hung up by the workers after the grace
+            phone.state(name, "DISCONNECTED", 20)
+        assert pool.proc.wait(60) == 0
+    finally:
+        for phone in phones:
+            phone.stop()
+        pool.stop()
+    logs = {
+        p.name: p.read_text(errors="replace") for p in pool.spool.glob("front/*.log")
+    }
+    for name, text in logs.items():
+        assert "Assertion" not in text and "Aborted" not in text, (name, text[-2000:])
+    pool_log = pool.log.read_text()
+    for index in range(1, workers + 1):
+        assert f"worker-{index}-line exited (code 0)" in pool_log, pool_log[-3000:]
+    calls = _spool_events(pool.spool)
+    answered = {key: events for key, events in calls.items() if key[1] != "gateway"}
+    assert len(answered) == agents_count, sorted(calls)
+    for key, events in answered.items():
+        kinds = [kind for kind, _data in events]
+        assert "answered" in kinds, (key, kinds)
+        assert kinds[-1] == "ended", (key, kinds)
+        assert events[-1][1]["reason"] == "shutdown", (key, events[-1])
+    ledger = sqlite3.connect(str(pool.spool / "agents.sqlite3"))
+    try:  # every reservation was released by the workers' stop
+        assert ledger.execute(
+            "SELECT count(*) FROM agent WHERE owner IS NOT NULL"
+        ).fetchone() == (0,)
+    finally:
+        ledger.close()

@@ -4,10 +4,12 @@ end-to-end tests against a real Odoo are in test_gateway_odoo.py)."""
 
 import base64
 import datetime as dt
+import json
 import math
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import time
@@ -20,7 +22,9 @@ from gwtest_helpers import (
     PhoneProcess,
     RecordingOdoo,
     demo_config,
-    free_port,
+    http_port,
+    rtp_block,
+    sip_port,
 )
 
 pytestmark = pytest.mark.sip
@@ -54,15 +58,15 @@ class Rig:
         config_changes=None,
         agent_answer="*=0.3",
         with_backup=False,
+        gateway_env=None,
     ):
         self.tmp = tmp_path
-        self.odoo_port = free_port(18140, 18150)
-        self.gw_port = free_port(15060, 15100)
-        self.agent_port = free_port(15100, 15130)
-        self.caller_port = free_port(self.agent_port + 1, 15160)
-        self.backup_port = (
-            free_port(self.caller_port + 1, 15190) if with_backup else None
-        )
+        self.gateway_env = gateway_env or {}
+        self.odoo_port = http_port()
+        self.gw_port = sip_port()
+        self.agent_port = sip_port()
+        self.caller_port = sip_port()
+        self.backup_port = sip_port() if with_backup else None
         self.config = demo_config(self.gw_port, self.agent_port, self.backup_port)
         if config_changes:
             config_changes(self.config)
@@ -75,20 +79,18 @@ class Rig:
             "agents",
             answer=agent_answer,
             tone=440,
-            rtp_port=31000,
             record_dir=tmp_path / "agents",
         ).start()
         self.caller = PhoneProcess(
             self.caller_port,
             CALLER,
             tone=660,
-            rtp_port=33000,
             record_dir=tmp_path / "caller",
         ).start()
         self.backup = None
         if with_backup:
             self.backup = PhoneProcess(
-                self.backup_port, "backup", answer="*=0.3", tone=880, rtp_port=35000
+                self.backup_port, "backup", answer="*=0.3", tone=880
             ).start()
         self.prompt_dir = prompt_dir
 
@@ -97,10 +99,10 @@ class Rig:
             self.gw_port,
             self.spool,
             self.odoo.url,
-            rtp_port=40000,
             env={
                 "CALL_GATEWAY_PROMPT_DIR": str(prompt_dir),
                 "CALL_GATEWAY_LANGUAGE": "en",
+                **self.gateway_env,
             },
         )
 
@@ -440,7 +442,8 @@ def test_baresip_third_party_caller(make_rig, tmp_path):
     )
     conf = tmp_path / "baresip"
     conf.mkdir()
-    port = free_port(15190, 15200)
+    port = sip_port()
+    rtp = rtp_block(100)
     tone = tmp_path / "tone.wav"
     subprocess.run(
         [
@@ -468,7 +471,7 @@ def test_baresip_third_party_caller(make_rig, tmp_path):
         f"audio_player aufile,{tmp_path / 'heard.wav'}\n"
         f"audio_source aufile,{tone}\n"
         "audio_alert aufile,/dev/null\n"
-        "rtp_ports 36000-36100\n"
+        f"rtp_ports {rtp}-{rtp + 99}\n"
         "module_path /usr/lib/baresip/modules\n"
         "module menu.so\nmodule g711.so\nmodule aufile.so\n"
         "module account.so\n"
@@ -584,6 +587,50 @@ def test_graceful_shutdown_refuses_new_calls_and_lets_live_ones_finish(make_rig)
     ended = rig.odoo.wait_event("ended")
     assert ended["data"] == {"reason": "caller_hangup"}
     assert rig.odoo.of_type("recording")
+
+
+def test_sigterm_hangs_up_a_call_still_up_after_the_grace(make_rig):
+    """The stop that used to abort in pjsua (``pjsua_call_set_user_data``
+    assertion) with a bridged call still up: now the call is hung up after
+    the grace period, reported ``ended`` and the process exits 0."""
+    rig = make_rig(gateway_env={"CALL_GATEWAY_SHUTDOWN_GRACE_SECONDS": "3"})
+    rig.dial()
+    rig.press("c1", "1")
+    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
+    rig.agents.state(ring["id"], "CONFIRMED", 10)
+    answered = rig.odoo.wait_event("answered")
+    time.sleep(1.0)
+    stopped_at = time.time()
+    rig.gateway.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.8)
+    rig.caller.call("c2", rig.gateway.uri, "13900000002")  # during the grace
+    assert rig.caller.state("c2", "DISCONNECTED", 10)["code"] == 503
+    hung = rig.caller.state("c1", "DISCONNECTED", 15)
+    assert hung["t"] - stopped_at >= 2.5  # kept up during the grace
+    rig.agents.state(ring["id"], "DISCONNECTED", 5)
+    assert rig.gateway.proc.wait(20) == 0
+    log = "\n".join(rig.gateway.log)
+    assert "Assertion" not in log and "Aborted" not in log, log[-3000:]
+    assert "1 call(s) hung up by the shutdown" in log
+    # the spool closed the call with `ended`; the flusher delivered it
+    db = sqlite3.connect(str(rig.spool / "spool.sqlite3"))
+    try:
+        rows = db.execute(
+            "SELECT kind, payload, sent_at IS NOT NULL FROM event"
+            " WHERE call_id = ? ORDER BY seq",
+            (answered["call_id"],),
+        ).fetchall()
+        still_open = db.execute(
+            "SELECT count(*) FROM call WHERE closed_at IS NULL AND call_id != 'gateway'"
+        ).fetchone()[0]
+    finally:
+        db.close()
+    assert [r[0] for r in rows][-2:] == ["recording", "ended"]
+    assert json.loads(rows[-1][1]) == {"reason": "shutdown"}
+    assert all(r[2] for r in rows) and still_open == 0
+    ended = rig.odoo.wait_event("ended", 5)
+    assert ended["call_id"] == answered["call_id"]
+    assert ended["data"] == {"reason": "shutdown"}
 
 
 def test_voicemail_is_recorded_and_reported(make_rig):

@@ -3,11 +3,13 @@
 with N calls ringing at once (not collected by pytest).
 
 Odoo runs in multi-worker mode (2 HTTP workers + the gevent websocket worker),
-started by this script on the telephony worker's ports::
+started by this script (ports ``--http-port`` / ``--gevent-port``, or the
+environment variables CALL_BENCH_HTTP_PORT / CALL_BENCH_GEVENT_PORT)::
 
     source setup/common.sh; ensure_venv; ensure_postgres; find_odoo
     $PYTHON tests/bench/bench_call_telephony_screen_pop.py \
-        [--calls 30] [--rounds 5] [--db w_tel2_bench]
+        [--calls 30] [--rounds 5] [--db w_tel2_bench] \
+        [--http-port 18171 --gevent-port 18181] [--results FILE]
 
 The database is created with call_telephony and demo data on first use. The
 script creates ``--calls`` agent users, logs each one in over
@@ -16,13 +18,18 @@ port, announces the calls (``incoming``), then, at one instant, sends one
 ``ringing`` event per call (every call its own HTTP request, all in parallel,
 as a gateway with one connection per call would) and, in a second mode, all
 ringing events in one batch. Latency per call = arrival of the card on that
-agent's websocket - moment its ringing request was sent.
-Results go to tests/bench/results/call_telephony.md.
+agent's websocket - moment its ringing request was sent. Also reported: how
+long the ringing requests took (answer received - sent) and the spread of the
+arrivals of one round (last card - first card), i.e. how long Odoo's websocket
+worker took to wake the agents' sockets one after the other.
+Results go to tests/bench/results/call_telephony.md unless ``--results`` names
+another file.
 """
 
 import argparse
 import json
 import os
+import selectors
 import socket
 import statistics
 import subprocess
@@ -37,9 +44,10 @@ import websocket
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "call_telephony.md"
 DEMO_KEY = "ctgwdemo5f2c8e1a9b7d4036a1e2f3c4d5e6f708"
-HTTP_PORT = 18171
-GEVENT_PORT = 18181
+HTTP_PORT = int(os.environ.get("CALL_BENCH_HTTP_PORT") or 18171)
+GEVENT_PORT = int(os.environ.get("CALL_BENCH_GEVENT_PORT") or 18181)
 MAX_SECONDS = 600  # hard bound of the whole run
+READERS = {"select": "one select() thread", "threads": "one thread per socket"}
 
 
 def odoo_command(db, extra):
@@ -100,12 +108,12 @@ def ensure_database(db):
     )
 
 
-def start_odoo(db, workers):
+def start_odoo(db, workers, http_port, gevent_port):
     cmd = odoo_command(
         db,
         [
-            f"--http-port={HTTP_PORT}",
-            f"--gevent-port={GEVENT_PORT}",
+            f"--http-port={http_port}",
+            f"--gevent-port={gevent_port}",
             f"--workers={workers}",
             "--max-cron-threads=0",
             "--log-level=warn",
@@ -118,9 +126,9 @@ def start_odoo(db, workers):
     while time.time() < deadline:
         try:
             http_ok = requests.get(
-                f"http://127.0.0.1:{HTTP_PORT}/web/health", timeout=2
+                f"http://127.0.0.1:{http_port}/web/health", timeout=2
             ).ok
-            with socket.create_connection(("127.0.0.1", GEVENT_PORT), timeout=2):
+            with socket.create_connection(("127.0.0.1", gevent_port), timeout=2):
                 pass
             if http_ok:
                 return proc
@@ -219,7 +227,8 @@ def prepare_agents(url, db, count):
 
 
 class AgentSocket(threading.Thread):
-    """One agent's websocket: records when each ring card arrives."""
+    """One agent's websocket: records when each ring card arrives (read by
+    its own thread, or by a ``SocketReader`` for all the sockets)."""
 
     def __init__(self, url, ws_url, db, agent):
         super().__init__(daemon=True)
@@ -251,13 +260,43 @@ class AgentSocket(threading.Thread):
                 continue
             except Exception:
                 return
+            self.record(frame, time.perf_counter())
+
+    def record(self, frame, now):
+        if not frame:
+            return
+        for notification in json.loads(frame):
+            message = notification["message"]
+            if message["type"] == "call_telephony/ring":
+                self.arrivals[message["payload"]["call_id"]] = now
+
+
+class SocketReader(threading.Thread):
+    """Reads every agent's websocket from one thread: the arrival time is
+    taken when the socket becomes readable, before the frame is parsed (30
+    reader threads competing for the GIL delay the later arrivals)."""
+
+    def __init__(self, sockets):
+        super().__init__(daemon=True)
+        self.selector = selectors.DefaultSelector()
+        for sock in sockets:
+            sock.ws.settimeout(5)
+            self.selector.register(sock.ws.sock, selectors.EVENT_READ, sock)
+        self.stopping = False
+
+    def run(self):
+        while not self.stopping:
+            ready = self.selector.select(0.5)
             now = time.perf_counter()
-            if not frame:
-                continue
-            for notification in json.loads(frame):
-                message = notification["message"]
-                if message["type"] == "call_telephony/ring":
-                    self.arrivals[message["payload"]["call_id"]] = now
+            for key, _events in ready:
+                sock = key.data
+                try:
+                    opcode, frame = sock.ws.recv_data_frame(control_frame=True)
+                except Exception:
+                    self.selector.unregister(key.fileobj)
+                    continue
+                if opcode == websocket.ABNF.OPCODE_TEXT:
+                    sock.record(frame.data.decode(), now)
 
 
 def post_events(url, events):
@@ -288,7 +327,7 @@ def one_round(url, sockets, round_no, batch):
             for i, (cid, _s) in enumerate(calls)
         ],
     )
-    sent = {}
+    sent, answered = {}, {}
     ringing = {
         cid: {
             "call_id": cid,
@@ -304,6 +343,7 @@ def one_round(url, sockets, round_no, batch):
         for cid, _s in calls:
             sent[cid] = start
         post_events(url, list(ringing.values()))
+        answered[calls[0][0]] = time.perf_counter()
     else:
         barrier = threading.Barrier(len(calls))
 
@@ -311,6 +351,7 @@ def one_round(url, sockets, round_no, batch):
             barrier.wait()
             sent[cid] = time.perf_counter()
             post_events(url, [ringing[cid]])
+            answered[cid] = time.perf_counter()
 
         threads = [threading.Thread(target=fire, args=(cid,)) for cid, _s in calls]
         for thread in threads:
@@ -324,6 +365,9 @@ def one_round(url, sockets, round_no, batch):
         (s.arrivals[cid] - sent[cid]) * 1000 for cid, s in calls if cid in s.arrivals
     ]
     missing = len(calls) - len(latencies)
+    requests_ms = [(answered[cid] - sent[cid]) * 1000 for cid in answered]
+    arrivals = [s.arrivals[cid] for cid, s in calls if cid in s.arrivals]
+    spread = (max(arrivals) - min(arrivals)) * 1000 if arrivals else 0.0
     post_events(
         url,
         [
@@ -331,7 +375,7 @@ def one_round(url, sockets, round_no, batch):
             for cid, _s in calls
         ],
     )
-    return latencies, missing
+    return latencies, missing, requests_ms, spread
 
 
 def percentile(values, share):
@@ -345,42 +389,56 @@ def main():
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--http-port", type=int, default=HTTP_PORT)
+    parser.add_argument("--gevent-port", type=int, default=GEVENT_PORT)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--reader",
+        choices=tuple(READERS),
+        default="select",
+        help="read the websockets from one select() thread or one thread each",
+    )
     args = parser.parse_args()
     started = time.time()
+    load_before = os.getloadavg()[0]
     ensure_database(args.db)
-    proc = start_odoo(args.db, args.workers)
-    url = f"http://127.0.0.1:{HTTP_PORT}"
-    ws_url = f"ws://127.0.0.1:{GEVENT_PORT}"
+    proc = start_odoo(args.db, args.workers, args.http_port, args.gevent_port)
+    url = f"http://127.0.0.1:{args.http_port}"
+    ws_url = f"ws://127.0.0.1:{args.gevent_port}"
     try:
         agents = prepare_agents(url, args.db, args.calls)
-        sockets = []
-        for agent in agents:
-            # read at once: the reader answers the server's pings (an idle
-            # websocket without reader is closed after about a minute)
-            sockets.append(AgentSocket(url, ws_url, args.db, agent))
-            sockets[-1].start()
+        sockets = [AgentSocket(url, ws_url, args.db, agent) for agent in agents]
+        # read at once: the reader answers the server's pings (an idle
+        # websocket without reader is closed after about a minute)
+        readers = sockets if args.reader == "threads" else [SocketReader(sockets)]
+        for reader in readers:
+            reader.start()
         time.sleep(2)  # let the subscriptions settle
         one_round(url, sockets, 0, batch=False)  # warm-up (caches, workers)
         results = {}
         for batch in (False, True):
-            samples, missing = [], 0
+            samples, missing, durations, spreads = [], 0, [], []
             for round_no in range(1, args.rounds + 1):
                 if time.time() - started > MAX_SECONDS:
                     break
-                lat, miss = one_round(url, sockets, round_no, batch)
+                lat, miss, req, spread = one_round(url, sockets, round_no, batch)
                 samples += lat
                 missing += miss
-            results["one batch" if batch else "parallel requests"] = (samples, missing)
+                durations += req
+                spreads.append(spread)
+            mode = "one batch" if batch else "parallel requests"
+            results[mode] = (samples, missing, durations, spreads)
+        for reader in readers:
+            reader.stopping = True
         for sock in sockets:
-            sock.stopping = True
             sock.ws.close()
     finally:
         proc.terminate()
         proc.wait(30)
-    write_results(args, results)
+    write_results(args, results, (load_before, os.getloadavg()[0]))
 
 
-def write_results(args, results):
+def write_results(args, results, loads):
     lines = [
         "# call_telephony benchmark: screen pop",
         "",
@@ -391,8 +449,8 @@ def write_results(args, results):
         "agent's websocket.",
         "",
         f"Set-up: Odoo 18 multi-worker (`--workers={args.workers}` + gevent"
-        f" websocket worker on port {GEVENT_PORT}), {args.calls} agents each logged"
-        f" in with its own websocket, {args.calls} calls ringing at once,"
+        f" websocket worker on port {args.gevent_port}), {args.calls} agents each"
+        f" logged in with its own websocket, {args.calls} calls ringing at once,"
         f" {args.rounds} rounds per mode after one warm-up round, on this shared"
         " 2-core machine.",
         "",
@@ -402,30 +460,37 @@ def write_results(args, results):
         "    $PYTHON tests/bench/bench_call_telephony_screen_pop.py"
         f" --calls {args.calls} --rounds {args.rounds}",
         "",
-        "| mode | samples | lost | p50 (ms) | p95 (ms) | max (ms) |",
-        "|---|---|---|---|---|---|",
+        f"Load average (1 min): {loads[0]:.2f} at start, {loads[1]:.2f} at end;"
+        f" websockets read by {READERS[args.reader]}.",
+        "",
+        "| mode | samples | lost | p50 (ms) | p95 (ms) | max (ms) "
+        "| request p50 (ms) | spread p50 (ms) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for mode, (samples, missing) in results.items():
+    for mode, (samples, missing, durations, spreads) in results.items():
         if samples:
             lines.append(
                 f"| {mode} | {len(samples)} | {missing} | "
                 f"{statistics.median(samples):.1f} | {percentile(samples, 0.95):.1f} | "
-                f"{max(samples):.1f} |"
+                f"{max(samples):.1f} | {statistics.median(durations):.1f} | "
+                f"{statistics.median(spreads):.1f} |"
             )
         else:
-            lines.append(f"| {mode} | 0 | {missing} | - | - | - |")
+            lines.append(f"| {mode} | 0 | {missing} | - | - | - | - | - |")
     lines += [
         "",
         "Target: p95 < 100 ms. *parallel requests*: each call's ringing event is",
         "its own HTTP request, all sent at the same instant; *one batch*: all the",
         "ringing events in one request (every call's latency then includes the",
-        "whole batch).",
+        "whole batch). *request*: answer of the ringing request(s) received -"
+        " sent; *spread*: last card - first card of one round (the websocket"
+        " worker waking the sockets one after the other).",
         f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         "",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 
 

@@ -1,5 +1,9 @@
 from odoo import api, models
 
+# call.cdr fields no report cube reads: the live state changes at every ring
+# of a call (the screen-pop path), the cubes stay as they are
+NOT_SUMMED_FIELDS = frozenset({"live_state"})
+
 
 class CallCdr(models.Model):
     _inherit = "call.cdr"
@@ -12,6 +16,8 @@ class CallCdr(models.Model):
         return records
 
     def write(self, vals):
+        if not set(vals) - NOT_SUMMED_FIELDS:
+            return super().write(vals)
         hours = self.mapped("start_time")
         result = super().write(vals)
         self._call_reports_sync_traffic(hours + self.mapped("start_time"))

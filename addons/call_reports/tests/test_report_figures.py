@@ -283,6 +283,17 @@ class TestTrafficSummary(CallReportsCase):
         self.env.cr.precommit.run()  # what a commit does first
         self.assertEqual(wrapup_total(), 130 + 120 + 10)
 
+    def test_live_state_alone_leaves_the_cubes(self):
+        self.env.cr.precommit.run()
+        # a ringing: no hour to sum again before commit
+        self.cdrs[:2].write({"live_state": "ringing"})
+        self.assertFalse(self.env.cr.precommit.data.get(PENDING_KEY))
+        self.assertSameFigures(["hour", "hotline_id", "outcome"])
+        self.cdrs[0].write({"live_state": "ended", "outcome": "abandoned"})
+        self.assertEqual(
+            self.env.cr.precommit.data[PENDING_KEY], {datetime(2026, 3, 2, 2, 0)}
+        )
+
     def test_rebuild_gives_the_same_rows(self):
         for model, groupby in [
             ("call.report.traffic", ["hour", "hotline_id", "outcome"]),

@@ -113,6 +113,20 @@ class CallTelephonyGateway(http.Controller):
             lambda: request.env["call.cdr"]._self_service_order(self._body())
         )
 
+    @http.route(
+        "/call_telephony/gateway/member",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
+    )
+    def gateway_member(self, **kwargs):
+        return self._serve(
+            lambda: request.env["call.cdr"]._gateway_member(self._body())
+        )
+
     # ------------------------------------------------------------------
     # Handlers
     # ------------------------------------------------------------------

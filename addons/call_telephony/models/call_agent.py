@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 AGENT_STATES = [
     ("offline", "Offline"),
@@ -12,6 +13,14 @@ AGENT_STATES = [
     ("wrapup", "Wrap-up"),
     ("paused", "Paused"),
 ]
+# what _set_state("ringing") writes
+RINGING_FIELDS = (
+    "state",
+    "state_since",
+    "pause_reason",
+    "wrapup_until",
+    "current_call_ref",
+)
 
 
 class CallAgent(models.Model):
@@ -244,9 +253,49 @@ class CallAgent(models.Model):
         if state == "wrapup" and wrapup_seconds <= 0:
             vals.update(state="available", idle_since=now, wrapup_until=False)
         self.write(vals)
+        self._notify_state(state)
+
+    def _set_ringing(self, call_refs):
+        """``_set_state("ringing", call_ref=...)`` for many agents at once,
+        each rung for its own call, with one UPDATE (the screen-pop path of
+        the gateway's ringing events). The caller checked the write access
+        and sends the messages (``_notify_state``).
+
+        :param call_refs: gateway call id of each agent of ``self``, in order
+        """
+        fnames = [*RINGING_FIELDS, "write_uid", "write_date"]
+        self.flush_recordset(fnames)
+        rows = SQL(", ").join(
+            SQL("(%s::int, %s::varchar)", agent.id, ref)
+            for agent, ref in zip(self, call_refs, strict=True)
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE call_agent AS a
+                   SET state = 'ringing', state_since = %s, pause_reason = NULL,
+                       wrapup_until = NULL, current_call_ref = v.ref,
+                       write_uid = %s, write_date = %s
+                  FROM (VALUES %s) AS v(id, ref)
+                 WHERE a.id = v.id
+                """,
+                fields.Datetime.now(),
+                self.env.uid,
+                self.env.cr.now(),
+                rows,
+            )
+        )
+        self.invalidate_recordset(fnames, flush=False)
+        if not self.env.context.get("call_telephony_gateway_event"):
+            # what write() does for changes not reported by the gateway
+            self.env["call.gateway.command"]._config_changed()
+
+    def _notify_state(self, state):
+        """Tell the agents' browsers and the wallboard of a new ``state``."""
+        labels = self._state_labels()
         for agent in self:
             agent.user_id.partner_id._bus_send(
-                "call_telephony/agent_state", agent._state_payload()
+                "call_telephony/agent_state", agent._state_payload(labels)
             )
         if not (
             state == "ringing" and self.env.context.get("call_telephony_gateway_event")
@@ -271,9 +320,9 @@ class CallAgent(models.Model):
         ]
         self.search(domain)._expire_wrapup()
 
-    def _state_payload(self):
+    def _state_payload(self, labels=None):
         self.ensure_one()
-        labels = dict(self._fields["state"]._description_selection(self.env))
+        labels = labels or self._state_labels()
         return {
             "agent_id": self.id,
             "name": self.name,
@@ -284,6 +333,10 @@ class CallAgent(models.Model):
             "wrapup_until": fields.Datetime.to_string(self.wrapup_until),
             "extension": self.extension or False,
         }
+
+    @api.model
+    def _state_labels(self):
+        return dict(self._fields["state"]._description_selection(self.env))
 
     @api.model
     def _simulation_number(self):

@@ -24,6 +24,8 @@ OUTCOMES = [
 # outcomes decided during the call that the end of the call keeps
 STICKY_OUTCOMES = ("overflowed", "self_service", "voicemail", "callback", "blacklisted")
 QA_FIELDS = ("qa_score", "tag_ids", "qa_note")
+# calls counted as waiting (surge check of an incoming call)
+WAITING_STATES = ("queued", "ringing")
 # what the gateway events read on the calls of a batch
 PREFETCH_FIELDS = [
     "call_ref",
@@ -418,7 +420,7 @@ class CallCdr(models.Model):
         waiting = (
             self.search_count(
                 [
-                    ("live_state", "in", ("queued", "ringing")),
+                    ("live_state", "in", WAITING_STATES),
                     ("hotline_id", "=", hotline.id),
                 ]
             )
@@ -477,7 +479,17 @@ class CallCdr(models.Model):
     _on_ivr = _on_dtmf
 
     def _on_member_verified(self, when, data):
-        self.member_verified = bool(data.get("ok", True))
+        ok = bool(data.get("ok", True))
+        partner = self.env["res.partner"]
+        if ok and data.get("partner_id"):
+            partner = partner.browse(int(data["partner_id"])).exists()
+        vals = {"member_verified": ok}
+        if partner:
+            # the member the caller proved to be is the call's customer
+            vals.update(partner_id=partner.id, partner_ids=[(4, partner.id)])
+        self.write(vals)
+        if partner:
+            self._cache_caller_card()
 
     def _on_queued(self, when, data):
         queue = self.env["call.queue"].browse(int(data.get("queue_id") or 0)).exists()
@@ -495,16 +507,86 @@ class CallCdr(models.Model):
 
     def _on_ringing(self, when, data):
         agents = self._agents_from(data)
-        self._add_rung_agents(agents)
-        if self.live_state != "talking":
-            self.live_state = "ringing"
-        agents._set_state("ringing", call_ref=self.call_ref)
-        for agent in agents:
-            # the card computed when the call came in, if this agent may see
-            # all of it: the screen pop is the latency that matters here
-            agent.user_id.partner_id._bus_send(
-                "call_telephony/ring", self._ring_payload(agent, cached=True)
-            )
+        # what the ORM would check: _ring_many updates the agents in SQL
+        agents.check_access("write")
+        number = self._ring_number()
+        # the card computed when the call came in, if this agent may see all
+        # of it (else computed as the agent): the screen pop is the latency
+        # that matters here
+        cards = [self._cached_card_for(agent, number) for agent in agents]
+        self._ring_many([self._ring_entry(agents, cards)])
+
+    def _ring_entry(self, agents, cards):
+        """A ringing of this call for ``_ring_many``."""
+        self.ensure_one()
+        return {
+            "cdr": self,
+            "agents": agents,
+            "cards": cards,
+            # whether the call enters or leaves the waiting calls (queued or
+            # ringing) that an incoming call counts
+            "changes_waiting": self.live_state not in (*WAITING_STATES, "talking"),
+        }
+
+    def _ring_batch_entry(self, ts, data, ringable):
+        """The ringing event ``data`` of this call as a ``_ring_many``
+        entry when it needs nothing but the batch path: valid timestamp,
+        known agents the gateway may update (``ringable``: their ids), and a
+        cached caller card each agent may read. ``None`` otherwise: the event
+        then goes through ``_on_ringing`` alone (which refuses it, or
+        computes the card as the agent)."""
+        self.ensure_one()
+        try:
+            ts_to_datetime(ts)
+        except ValidationError:
+            return None
+        ids = data.get("agent_ids") or (
+            [data["agent_id"]] if data.get("agent_id") else []
+        )
+        if (
+            not isinstance(ids, list)
+            or not ids
+            or len(set(ids)) != len(ids)
+            or not all(type(i) is int and i in ringable for i in ids)
+        ):
+            return None
+        agents = self.env["call.agent"].browse(ids)
+        number = self._ring_number()
+        # read once: a copy of the JSON value is made on every read
+        cache = self.sudo().caller_card
+        cards = [self._cached_card_for(agent, number, cache) for agent in agents]
+        if any(card is None for card in cards):
+            return None
+        return self._ring_entry(agents, cards)
+
+    @api.model
+    def _ring_many(self, rings):
+        """Ring agents for several calls at once, as ``_on_ringing`` does for
+        one: the rung-agent links, the calls' live state and the agents'
+        state in one statement each, then the agents' state messages and
+        their screen pops (each agent gets its state, then its card, as
+        before; all the messages are inserted at commit).
+
+        :param rings: ``_ring_entry`` dicts; a call or an agent appears in
+            one entry at most; a card ``None`` is computed as the agent
+        """
+        if not rings:
+            return
+        cdrs = self.browse([ring["cdr"].id for ring in rings])
+        pairs = [(ring["cdr"], agent) for ring in rings for agent in ring["agents"]]
+        cdrs._add_rung_pairs([(cdr.id, agent.id) for cdr, agent in pairs])
+        cdrs.filtered(lambda cdr: cdr.live_state != "talking").write(
+            {"live_state": "ringing"}
+        )
+        agents = self.env["call.agent"].browse([agent.id for _cdr, agent in pairs])
+        agents._set_ringing([cdr.call_ref for cdr, _agent in pairs])
+        agents._notify_state("ringing")
+        for ring in rings:
+            cdr = ring["cdr"]
+            for agent, card in zip(ring["agents"], ring["cards"], strict=True):
+                agent.user_id.partner_id._bus_send(
+                    "call_telephony/ring", cdr._ring_payload(agent, card=card)
+                )
 
     def _on_ring_cancelled(self, when, data):
         agents = self._agents_from(data)
@@ -738,6 +820,30 @@ class CallCdr(models.Model):
             "cdr_id": cdr.id or None,
         }
 
+    # ------------------------------------------------------------------
+    # Member verification (IVR keypad)
+    # ------------------------------------------------------------------
+    @api.model
+    def _gateway_member(self, body):
+        """Is the member number a caller keyed in a customer's number?
+
+        :return: ``{"ok": bool, "partner_id": id or None}`` (the call is
+            updated by the ``member_verified`` event that follows)
+        """
+        cdr = self.browse()
+        if body.get("call_id"):
+            cdr = self.search([("call_ref", "=", str(body["call_id"]))], limit=1)
+        # sudo: the gateway user reads no customers; it only learns whether
+        # the number is a customer's, and which one
+        partner = (
+            self.env["res.partner"]
+            .sudo()
+            ._call_find_member(
+                str(body.get("number") or ""), cdr.company_id or self.env.company
+            )
+        )
+        return {"ok": bool(partner), "partner_id": partner.id or None}
+
     @api.model
     def _seatmap_resources(self):
         # sudo: the gateway user may ask which rooms are free, not read the
@@ -785,23 +891,25 @@ class CallCdr(models.Model):
             self.caller_number if self.direction == "inbound" else self.callee_number
         ) or ""
 
-    def _ring_payload(self, agent, transferred=False, cached=False):
+    def _ring_payload(self, agent, transferred=False, cached=False, card=None):
         """Screen-pop message for ``agent``.
 
         :param cached: use the card computed when the call came in when
             ``agent`` may read everything it shows (else compute it as
             ``agent``)
+        :param card: the card to send, already checked for ``agent``
         """
         self.ensure_one()
         number = self._ring_number()
-        card = self._cached_card_for(agent, number) if cached else None
+        if card is None and cached:
+            card = self._cached_card_for(agent, number)
         if card is None:
-            card = (
+            partners = (
                 self.env["res.partner"]
                 .with_user(agent.user_id)
                 .with_company(self.company_id)
-                .call_caller_card(number)
             )
+            card = self._card_with_member(partners.call_caller_card(number), partners)
         return {
             "call_id": self.call_ref,
             "cdr_id": self.id,
@@ -830,7 +938,7 @@ class CallCdr(models.Model):
             .with_company(company)
             .with_context(allowed_company_ids=company.ids)
         )
-        card = partners.call_caller_card(number)
+        card = self._card_with_member(partners.call_caller_card(number), partners)
         order_ids = [
             order["id"]
             for partner in card["partners"]
@@ -846,15 +954,32 @@ class CallCdr(models.Model):
             "card": card,
         }
 
-    def _cached_card_for(self, agent, number):
+    def _card_with_member(self, card, partners):
+        """``card`` with the member verified by keypad first (when
+        ``partners``' user may read that customer)."""
+        if not (self.member_verified and self.partner_id):
+            return card
+        member = partners.browse(self.partner_id.id)
+        if not member.has_access("read"):
+            return card
+        others = [p for p in card["partners"] if p["id"] != member.id]
+        return dict(card, partners=[member._call_partner_card(), *others])
+
+    def _cached_card_for(self, agent, number, cache=None):
         """The cached caller card if ``agent`` may read all of it, else
-        ``None``."""
-        cache = self.sudo().caller_card
+        ``None``.
+
+        :param cache: the value of ``caller_card`` if read already
+        """
+        cache = cache if cache is not None else self.sudo().caller_card
         if not cache or cache.get("number") != number:
             return None
         user = agent.user_id
         if self.company_id not in user.sudo().company_ids:
             return None
+        if not (cache["partner_ids"] or cache["number_ids"] or cache["order_ids"]):
+            # an unknown number: nothing to check
+            return cache["card"]
         env = self.with_user(user).with_company(self.company_id).env
         for model, ids in (
             ("res.partner", cache["partner_ids"]),
@@ -880,21 +1005,24 @@ class CallCdr(models.Model):
                     order["state_label"] = labels.get(order["state"])
         return card
 
-    def _add_rung_agents(self, agents):
-        """Link ``agents`` as rung, without reading the agents rung before
-        (what the ORM does for a ``(4, id)`` command)."""
-        self.ensure_one()
+    def _add_rung_pairs(self, pairs):
+        """Link agents as rung to calls of ``self`` in one statement, without
+        reading the agents rung before (what the ORM does for ``(4, id)``).
+
+        :param pairs: ``(cdr id, agent id)`` tuples
+        """
+        self.flush_recordset(["rung_agent_ids"])
         self.env.cr.execute(
             SQL(
                 """
                 INSERT INTO call_cdr_rung_agent_rel (call_cdr_id, call_agent_id)
-                SELECT %s, unnest(%s::int[]) ON CONFLICT DO NOTHING
+                SELECT unnest(%s::int[]), unnest(%s::int[]) ON CONFLICT DO NOTHING
                 """,
-                self.id,
-                agents.ids,
+                [cdr_id for cdr_id, _agent_id in pairs],
+                [agent_id for _cdr_id, agent_id in pairs],
             )
         )
-        self.invalidate_recordset(["rung_agent_ids"])
+        self.invalidate_recordset(["rung_agent_ids"], flush=False)
 
     def _cancel_ring(self, agents):
         for agent in agents:

@@ -3,7 +3,13 @@ import uuid
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-CONFIG_VERSION_SEQUENCE = "call_telephony_config_version_seq"
+# One row holding the configuration version, written by the transaction that
+# changes the configuration: a reader sees the version and the data of the
+# same snapshot. (A sequence is not transactional: a snapshot taken before
+# that commit would carry the new version with the old data, and the gateway,
+# asking "since" that version, would keep the old data.)
+CONFIG_VERSION_TABLE = "call_telephony_config_version"
+OLD_VERSION_SEQUENCE = "call_telephony_config_version_seq"
 
 
 class CallGatewayCommand(models.Model):
@@ -63,7 +69,26 @@ class CallGatewayCommand(models.Model):
     ]
 
     def init(self):
-        self.env.cr.execute(f"CREATE SEQUENCE IF NOT EXISTS {CONFIG_VERSION_SEQUENCE}")
+        cr = self.env.cr
+        cr.execute(
+            f"""
+            CREATE TABLE IF NOT EXISTS {CONFIG_VERSION_TABLE} (
+                id integer PRIMARY KEY CHECK (id = 1),
+                version bigint NOT NULL DEFAULT 0
+            )
+            """
+        )
+        # go on from the version of the former sequence, if any
+        cr.execute("SELECT to_regclass(%s)", [OLD_VERSION_SEQUENCE])
+        start = 0
+        if cr.fetchone()[0]:
+            cr.execute(f"SELECT last_value FROM {OLD_VERSION_SEQUENCE}")
+            start = cr.fetchone()[0]
+        cr.execute(
+            f"INSERT INTO {CONFIG_VERSION_TABLE} (id, version) VALUES (1, %s)"
+            " ON CONFLICT (id) DO NOTHING",
+            [start],
+        )
 
     # ------------------------------------------------------------------
     # Business methods
@@ -138,11 +163,9 @@ class CallGatewayCommand(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _config_version(self):
-        self.env.cr.execute(
-            f"SELECT last_value, is_called FROM {CONFIG_VERSION_SEQUENCE}"
-        )
-        last_value, is_called = self.env.cr.fetchone()
-        return last_value if is_called else 0
+        self.env.cr.execute(f"SELECT version FROM {CONFIG_VERSION_TABLE}")
+        row = self.env.cr.fetchone()
+        return row[0] if row else 0
 
     @api.model
     def _config_changed(self):
@@ -152,7 +175,9 @@ class CallGatewayCommand(models.Model):
         if data.get("call_telephony.config_changed"):
             return
         data["call_telephony.config_changed"] = True
-        self.env.cr.execute(f"SELECT nextval('{CONFIG_VERSION_SEQUENCE}')")
+        self.env.cr.execute(
+            f"UPDATE {CONFIG_VERSION_TABLE} SET version = version + 1 RETURNING version"
+        )
         version = self.env.cr.fetchone()[0]
         partners = self._gateway_partners()
         if partners:

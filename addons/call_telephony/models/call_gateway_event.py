@@ -22,6 +22,47 @@ ONCE_PER_TRANSACTION_KEYS = (
 )
 # payload keys that name an agent
 AGENT_KEYS = ("agent_id", "from_agent_id", "to_agent_id")
+# what the events read on the agents they name
+AGENT_PREFETCH_FIELDS = [
+    "user_id",
+    "name",
+    "extension",
+    "state",
+    "pause_reason",
+    "state_since",
+    "wrapup_until",
+    "current_call_ref",
+    "company_id",
+]
+# events that touch only their own call: ringing events of other calls may
+# wait across them, to be applied together (see _ring_conflict)
+OWN_CALL_EVENTS = ("ivr", "dtmf", "member_verified", "queued")
+
+
+class PendingRings:
+    """Ringing events waiting to be applied together (``call.cdr._ring_many``),
+    with their calls and agents for the conflict check."""
+
+    def __init__(self):
+        self.rings = []
+        self.call_refs = set()
+        self.agent_ids = set()
+        # some ringing moves its call in or out of the waiting calls
+        self.changes_waiting = False
+
+    def __bool__(self):
+        return bool(self.rings)
+
+    def add(self, call_ref, ring):
+        self.rings.append(ring)
+        self.call_refs.add(call_ref)
+        self.agent_ids.update(ring["agents"].ids)
+        self.changes_waiting |= ring["changes_waiting"]
+
+    def pop_all(self):
+        rings = self.rings
+        self.__init__()
+        return rings
 
 
 class CallGatewayEvent(models.Model):
@@ -67,7 +108,9 @@ class CallGatewayEvent(models.Model):
         of a chunk go in with one ``INSERT ... ON CONFLICT DO NOTHING`` (the
         idempotency guard, also against a concurrent replay), its calls and
         agents are read at once, and its log rows get their call with one
-        ``UPDATE``. The batch stays one transaction.
+        ``UPDATE``. The ringing events that need nothing but a cached caller
+        card are applied together (``call.cdr._ring_many``), the others one
+        by one in a savepoint. The batch stays one transaction.
 
         :param gateway: gateway instance id
         :param events: list of dicts ``call_id, seq, type, ts, data``
@@ -88,13 +131,19 @@ class CallGatewayEvent(models.Model):
 
     @api.model
     def _process_chunk(self, gateway, events):
-        log_ids = self._insert_logs(gateway, events)
-        known = self._known_cdrs(gateway, events, log_ids)
         cdrs = self.env["call.cdr"]._gateway_prefetch(
             gateway, {event["call_id"] for event in events}
         )
-        self._prefetch_agents(events)
-        results, links = [], []
+        # the log rows of the known calls get their call at once
+        preset = {
+            event["call_id"]: cdrs[event["call_id"]].id
+            for event in events
+            if event["type"] not in CONTROL_EVENTS and event["call_id"] in cdrs
+        }
+        log_ids = self._insert_logs(gateway, events, preset)
+        known = self._known_cdrs(gateway, events, log_ids)
+        ringable = self._prefetch_agents(events)
+        results, links, rings = [], [], PendingRings()
         for event in events:
             key = (event["call_id"], event["seq"])
             log_id = log_ids.pop(key, None)
@@ -109,13 +158,68 @@ class CallGatewayEvent(models.Model):
                     }
                 )
                 continue
-            result = self._process_one(gateway, event, log_id, cdrs)
+            if rings and self._ring_conflict(rings, event):
+                self._ring_pending(rings)
+            ring = self._ring_entry(event, cdrs, ringable)
+            if ring:
+                # applied with the other ringing events, in the same order
+                rings.add(event["call_id"], ring)
+                result = {
+                    "call_id": event["call_id"],
+                    "seq": event["seq"],
+                    "cdr_id": ring["cdr"].id,
+                    "status": "ok",
+                }
+            else:
+                result = self._process_one(gateway, event, log_id, cdrs)
             known[key] = result["cdr_id"]
-            if result["cdr_id"]:
+            if result["cdr_id"] and result["cdr_id"] != preset.get(event["call_id"]):
                 links.append((log_id, result["cdr_id"]))
             results.append(result)
+        self._ring_pending(rings)
         self._link_logs(links)
         return results
+
+    @api.model
+    def _ring_entry(self, event, cdrs, ringable):
+        """``call.cdr._ring_many`` entry of a ringing event that may wait to be
+        applied with the others, else ``None``."""
+        cdr = cdrs.get(event["call_id"]) if event["type"] == "ringing" else None
+        if not cdr:
+            return None
+        return cdr._ring_batch_entry(event["ts"], event["data"], ringable)
+
+    @api.model
+    def _ring_conflict(self, pending, event):
+        """Whether ``event`` must see the waiting ringing events (``pending``)
+        applied first, so that the batch gives what applying the events one by
+        one in their order gives: events of the same calls or naming the same
+        agents, and events that may read other calls or agents. An incoming
+        call counts the waiting calls of its hotline: it waits for a ringing
+        that moves a call in or out of them."""
+        if event["call_id"] in pending.call_refs:
+            return True
+        etype = event["type"]
+        if etype in OWN_CALL_EVENTS:
+            return False
+        if etype == "incoming":
+            return pending.changes_waiting
+        if etype != "ringing":
+            return True
+        data = event["data"]
+        named = data.get("agent_ids")
+        named = list(named) if isinstance(named, list) else [named]
+        named += [data.get(key) for key in AGENT_KEYS]
+        try:
+            return bool(pending.agent_ids & {int(value) for value in named if value})
+        except (TypeError, ValueError):
+            return True
+
+    @api.model
+    def _ring_pending(self, pending):
+        """Apply the waiting ringing events (and forget them)."""
+        if pending:
+            self.env["call.cdr"]._ring_many(pending.pop_all())
 
     @api.model
     def _process_one(self, gateway, event, log_id, cdrs):
@@ -150,8 +254,8 @@ class CallGatewayEvent(models.Model):
                 message,
             )
             cr.execute(
-                "UPDATE call_gateway_event SET state = 'error', message = %s"
-                " WHERE id = %s",
+                "UPDATE call_gateway_event SET state = 'error', message = %s,"
+                " cdr_id = NULL WHERE id = %s",
                 [message[:1000], log_id],
             )
             result.update(status="error", message=message)
@@ -183,8 +287,10 @@ class CallGatewayEvent(models.Model):
         return extra, cdr
 
     @api.model
-    def _insert_logs(self, gateway, events):
+    def _insert_logs(self, gateway, events, cdr_ids):
         """Insert the log rows of a batch at once (state done).
+
+        :param cdr_ids: ``{call_id: cdr id}`` of the calls known already
 
         :return: ``{(call_id, seq): log id}`` of the rows inserted now; the
             events missing from it were received before (or twice in the
@@ -201,23 +307,24 @@ class CallGatewayEvent(models.Model):
                     event["type"],
                     self._event_time(event["ts"]),
                     json.dumps(payload, default=str)[:10000],
+                    cdr_ids.get(event["call_id"]),
                     self.env.uid,
                 )
             )
         query = SQL(
             """
             INSERT INTO call_gateway_event
-                (gateway, call_ref, seq, event_type, event_time, payload, state,
-                 create_uid, write_uid, create_date, write_date)
-            SELECT v.gw, v.ref, v.seq, v.etype, v.etime, v.payload, 'done',
+                (gateway, call_ref, seq, event_type, event_time, payload, cdr_id,
+                 state, create_uid, write_uid, create_date, write_date)
+            SELECT v.gw, v.ref, v.seq, v.etype, v.etime, v.payload, v.cdr, 'done',
                    v.uid, v.uid, now() at time zone 'UTC', now() at time zone 'UTC'
-              FROM (VALUES %s) AS v(gw, ref, seq, etype, etime, payload, uid)
+              FROM (VALUES %s) AS v(gw, ref, seq, etype, etime, payload, cdr, uid)
             ON CONFLICT (gateway, call_ref, seq) DO NOTHING
             RETURNING id, call_ref, seq
             """,
             SQL(", ").join(
                 SQL(
-                    "(%s, %s, %s::int, %s, %s::timestamp, %s, %s::int)",
+                    "(%s, %s, %s::int, %s, %s::timestamp, %s, %s::int, %s::int)",
                     *row,
                 )
                 for row in rows
@@ -249,38 +356,49 @@ class CallGatewayEvent(models.Model):
     def _prefetch_agents(self, events):
         """Read the agents named by the events, and their users, at once
         (what ringing an agent reads: state, user, partner, language,
-        companies)."""
+        companies).
+
+        :return: ids of those agents that the current user may update
+        """
         ids = set()
         for event in events:
             data = event["data"]
-            values = list(data.get("agent_ids") or [])
+            agent_ids = data.get("agent_ids")
+            values = list(agent_ids) if isinstance(agent_ids, list) else []
             values += [data.get(key) for key in AGENT_KEYS]
-            ids.update(v for v in values if isinstance(v, int) and v > 0)
+            ids.update(v for v in values if type(v) is int and v > 0)
         if not ids:
-            return
-        # sudo: only fills the cache with what the handlers read next
-        agents = self.env["call.agent"].sudo().browse(ids).exists()
-        agents.mapped("state")
+            return set()
+        # sudo: only fills the cache with what the handlers read next (the
+        # agents that exist, archived or not)
+        agents = (
+            self.env["call.agent"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_fetch([("id", "in", list(ids))], AGENT_PREFETCH_FIELDS)
+        )
         agents.user_id.mapped("partner_id")
         agents.user_id.company_ids  # noqa: B018
+        return set(agents.with_env(self.env)._filtered_access("write").ids)
 
     @api.model
     def _link_logs(self, links):
-        """Set the call of the new log rows with one UPDATE."""
-        if not links:
-            return
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE call_gateway_event AS e SET cdr_id = v.cdr
-                  FROM (VALUES %s) AS v(id, cdr) WHERE e.id = v.id
-                """,
-                SQL(", ").join(
-                    SQL("(%s::int, %s::int)", log_id, cdr_id)
-                    for log_id, cdr_id in links
-                ),
+        """Set the call of the new log rows not linked at insert (calls
+        created by the batch, command acknowledgements) with one UPDATE."""
+        if links:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE call_gateway_event AS e SET cdr_id = v.cdr
+                      FROM (VALUES %s) AS v(id, cdr) WHERE e.id = v.id
+                    """,
+                    SQL(", ").join(
+                        SQL("(%s::int, %s::int)", log_id, cdr_id)
+                        for log_id, cdr_id in links
+                    ),
+                )
             )
-        )
+        # the log rows are written in SQL only
         self.invalidate_model(["cdr_id", "state", "message"])
 
     @api.model

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -18,6 +18,38 @@ class ResPartner(models.Model):
         counts = {partner.id: count for partner, count in groups}
         for partner in self:
             partner.call_cdr_count = counts.get(partner.id, 0)
+
+    @api.model
+    def _call_find_member(self, number, company):
+        """The customer whose customer number (``call_customer_ref``) is
+        ``number`` as keyed on a phone: its digits, with or without the
+        sequence's prefix and leading zeros (``C000042``: ``42`` or
+        ``000042``).
+
+        :param company: res.company of the call (customers of other
+            companies do not match)
+        :return: res.partner, empty when unknown or ambiguous
+        """
+        digits = "".join(c for c in number or "" if c.isdigit())
+        if not digits:
+            return self.browse()
+        candidates = {digits}
+        sequence = self.env.ref(
+            "call_ordering.seq_call_customer", raise_if_not_found=False
+        )
+        if sequence:
+            # sudo: reading the customer number format only
+            prefix, suffix = sequence.sudo()._get_prefix_suffix()
+            core = (digits.lstrip("0") or "0").zfill(sequence.padding)
+            candidates |= {prefix + core + suffix, prefix + digits + suffix}
+        partners = self.search(
+            [
+                ("call_customer_ref", "in", sorted(candidates)),
+                ("company_id", "in", [False, company.id]),
+            ],
+            limit=2,
+        )
+        return partners if len(partners) == 1 else self.browse()
 
     def action_click_to_call(self):
         self.ensure_one()

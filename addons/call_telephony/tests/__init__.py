@@ -4,6 +4,7 @@ from . import (
     test_callback_queue,
     test_gateway_api,
     test_recording_access,
+    test_ringing_batch,
     test_screen_pop_tour,
     test_screen_pop_websocket,
 )

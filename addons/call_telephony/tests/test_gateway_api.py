@@ -1,4 +1,5 @@
 import json
+import time
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -138,6 +139,40 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
         )
         self.assertEqual(bad.status_code, 400)
         self.assertEqual(bad.json()["message"], "The party size must be at least 1.")
+
+    def test_member_number_keyed_in_the_ivr(self):
+        member = self.env["res.partner"].create({"name": "Member Li"})
+        ref = member.call_customer_ref  # e.g. C000054
+        digits = ref.lstrip("C").lstrip("0")
+        self._post(EVENTS_URL, self._batch("member-1"))
+        url = "/call_telephony/gateway/member"
+        for number in (digits, ref[1:], ref):
+            answer = self._post(url, {"call_id": "member-1", "number": number})
+            self.assertEqual(answer.json(), {"ok": True, "partner_id": member.id})
+        for number in ("", "0", "99999999", "abc"):
+            answer = self._post(url, {"call_id": "member-1", "number": number})
+            self.assertEqual(answer.json(), {"ok": False, "partner_id": None})
+        refused = self._post(url, {"number": digits}, key="bad")
+        self.assertEqual(refused.status_code, 401)
+        cdr = self.env["call.cdr"].search([("call_ref", "=", "member-1")])
+        self.assertEqual(cdr.partner_id, self.customer)  # by the caller's number
+        event = {
+            "call_id": "member-1",
+            "seq": 9,
+            "type": "member_verified",
+            "ts": time.time(),
+            "data": {"ok": True, "digits": digits, "partner_id": member.id},
+        }
+        self._post(EVENTS_URL, {"gateway": "gw1", "events": [event]})
+        cdr.invalidate_recordset()
+        self.assertTrue(cdr.member_verified)
+        self.assertEqual(cdr.partner_id, member)
+        self.assertIn(self.customer, cdr.partner_ids)
+        # the screen pop shows the verified member first, cached or not
+        cached = cdr.sudo().caller_card["card"]["partners"]
+        self.assertEqual([p["id"] for p in cached][:2], [member.id, self.customer.id])
+        payload = cdr._ring_payload(self.agent_1)
+        self.assertEqual(payload["card"]["partners"][0]["id"], member.id)
 
     def test_session_for_websocket_and_pending_commands(self):
         response = self._post("/call_telephony/gateway/session", {})

@@ -7,6 +7,7 @@ from werkzeug.exceptions import NotFound
 from odoo import http
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request, root
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
@@ -178,6 +179,10 @@ class CallTelephonyGateway(http.Controller):
             status = 403 if isinstance(exc, AccessError) else 400
             code = "forbidden" if status == 403 else "bad_request"
             return self._json({"error": code, "message": message}, status)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            # two requests touched the same agent or call: let Odoo replay
+            # the request on a fresh transaction instead of answering 500
+            raise
         except Exception as exc:
             _logger.exception("gateway request failed")
             request.env.cr.rollback()
@@ -205,7 +210,8 @@ class CallTelephonyGateway(http.Controller):
         request.update_env(user=uid)
 
     def _body(self):
-        raw = request.httprequest.get_data(cache=False, as_text=True)
+        # cached: Odoo replays the request after a serialization failure
+        raw = request.httprequest.get_data(as_text=True)
         try:
             body = json.loads(raw or "{}")
         except ValueError as exc:

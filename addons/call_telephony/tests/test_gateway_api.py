@@ -1,7 +1,10 @@
 import json
 import time
+from unittest.mock import patch
 
+from odoo import sql_db
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.call_telephony.hooks import install_gateway_key
 
@@ -239,3 +242,62 @@ class TestRecordingDownload(TelephonyCommon, HttpCase):
         self.assertEqual(self._status_as("tel_manager_a"), 200)
         self.assertIn(self._status_as("tel_agent_2"), (403, 404))
         self.assertIn(self._status_as("tel_manager_b"), (403, 404))
+
+
+@tagged("post_install", "-at_install")
+class TestGatewayApiConcurrency(TelephonyCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_telephony()
+
+    def test_lock_conflict_is_replayed_by_odoo_not_answered_500(self):
+        """A batch that meets a row locked by a concurrent request is run
+        again on a fresh transaction (Odoo's retry), body included."""
+        event_model = type(self.env["call.gateway.event"])
+        original = event_model._process_batch
+        calls = []
+
+        def conflicting_once(records, gateway, events):
+            calls.append(len(events or []))
+            if len(calls) == 1:
+                records.env.cr.execute("SET LOCAL lock_timeout = '50ms'")
+                records.env.cr.execute(
+                    "SELECT id FROM res_lang WHERE code = 'en_US' FOR UPDATE"
+                )
+            return original(records, gateway, events)
+
+        body = {
+            "gateway": "gw1",
+            "events": self.call_events(
+                "retry-1",
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": self.hotline.id},
+                ),
+            ),
+        }
+        with (
+            sql_db.db_connect(self.env.cr.dbname).cursor() as other,
+            patch.object(event_model, "_process_batch", conflicting_once),
+            patch("odoo.service.model.random.uniform", return_value=0.0),
+            mute_logger("odoo.sql_db"),
+        ):
+            other.execute(
+                "SELECT id FROM res_lang WHERE code = 'en_US' FOR UPDATE NOWAIT"
+            )
+            response = self.url_open(
+                EVENTS_URL,
+                data=json.dumps(body),
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {GATEWAY_KEY}",
+                },
+            )
+            other.rollback()
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(calls, [1, 1])  # the body was read again on the replay
+        self.assertEqual(
+            self.env["call.cdr"].search_count([("call_ref", "=", "retry-1")]), 1
+        )

@@ -46,3 +46,25 @@ def _release_test_ports():
     before = gwtest_helpers.held_ports()
     yield
     gwtest_helpers.release_ports(gwtest_helpers.held_ports() - before)
+
+
+@pytest.fixture(scope="module")
+def prompt_dir(tmp_path_factory):
+    """Prompt cache shared by the gateways of one test module."""
+    return tmp_path_factory.mktemp("prompts")
+
+
+@pytest.fixture
+def rig_factory(tmp_path, prompt_dir):
+    """``rig_factory(RigClass, **options)`` builds a test rig (gateway, stand-in
+    Odoo, phones) and closes every rig built once the test is over."""
+    rigs = []
+
+    def _make(rig_class, **kwargs):
+        rig = rig_class(tmp_path, prompt_dir, **kwargs)
+        rigs.append(rig)
+        return rig
+
+    yield _make
+    for rig in rigs:
+        rig.close()

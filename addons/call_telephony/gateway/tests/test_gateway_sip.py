@@ -4,6 +4,7 @@ end-to-end tests against a real Odoo are in test_gateway_odoo.py)."""
 
 import base64
 import datetime as dt
+import functools
 import json
 import math
 import shutil
@@ -137,23 +138,9 @@ class Rig:
         self.odoo.stop()
 
 
-@pytest.fixture(scope="module")
-def prompt_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("prompts")
-
-
 @pytest.fixture
-def make_rig(tmp_path, prompt_dir):
-    rigs = []
-
-    def _make(**kwargs):
-        rig = Rig(tmp_path, prompt_dir, **kwargs)
-        rigs.append(rig)
-        return rig
-
-    yield _make
-    for rig in rigs:
-        rig.close()
+def make_rig(rig_factory):
+    return functools.partial(rig_factory, Rig)
 
 
 def _call_ids(odoo, kind):

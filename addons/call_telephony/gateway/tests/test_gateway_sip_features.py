@@ -6,6 +6,7 @@ phones record what they hear in segments (``record`` command of
 gateway.phone), so each audio path is checked for the tones that must and
 must not be in it. A recording HTTP server stands in for Odoo's API."""
 
+import functools
 import math
 import statistics
 import struct
@@ -196,23 +197,9 @@ class FeatureRig:
         (self.tmp / "gateway.log").write_text("\n".join(self.gateway.log))
 
 
-@pytest.fixture(scope="module")
-def prompt_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("prompts")
-
-
 @pytest.fixture
-def make_rig(tmp_path, prompt_dir):
-    rigs = []
-
-    def _make(**kwargs):
-        rig = FeatureRig(tmp_path, prompt_dir, **kwargs)
-        rigs.append(rig)
-        return rig
-
-    yield _make
-    for rig in rigs:
-        rig.close()
+def make_rig(rig_factory):
+    return functools.partial(rig_factory, FeatureRig)
 
 
 # -- attended transfer --------------------------------------------------------------

@@ -3,6 +3,7 @@
 digest authentication (kamailio_registrar.cfg.tmpl, test only), then a call
 to the trunk's number through Kamailio to the registered gateway."""
 
+import functools
 import os
 import shutil
 import subprocess
@@ -170,23 +171,9 @@ class TrunkRig:
         self.registrar.stop()
 
 
-@pytest.fixture(scope="module")
-def prompt_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("prompts")
-
-
 @pytest.fixture
-def make_rig(tmp_path, prompt_dir):
-    rigs = []
-
-    def _make(**kwargs):
-        rig = TrunkRig(tmp_path, prompt_dir, **kwargs)
-        rigs.append(rig)
-        return rig
-
-    yield _make
-    for rig in rigs:
-        rig.close()
+def make_rig(rig_factory):
+    return functools.partial(rig_factory, TrunkRig)
 
 
 @needs_kamailio

@@ -20,7 +20,8 @@ import time
 import pytest
 from gateway import acd
 from gateway.__main__ import worker_argv
-from gateway.pool import render_front
+from gateway.config import GatewayConfig
+from gateway.pool import IDLE_POLL_FACTOR, Pool, render_front
 from gwtest_helpers import (
     PACKAGE_PARENT,
     POOL_RTP_SPACING,
@@ -62,6 +63,27 @@ def test_worker_argv_drops_per_worker_options():
         "http://127.0.0.1:8069",
     ]
     assert worker_argv(argv) == ["--demo", "db1", "--odoo-url", "http://127.0.0.1:8069"]
+
+
+def test_only_the_first_worker_polls_the_configuration_at_full_rate(tmp_path):
+    def poll_seconds(websocket):
+        config = GatewayConfig(
+            spool_dir=str(tmp_path), config_poll_seconds=5.0, websocket=websocket
+        )
+        pool = Pool(config, workers=3, surge_workers=1)
+        return [
+            float(
+                pool._worker(i, 6000 + i, "line").env[
+                    "CALL_GATEWAY_CONFIG_POLL_SECONDS"
+                ]
+            )
+            for i in (1, 2, 3, 4)
+        ]
+
+    # with the websocket every worker hears config_changed at once
+    assert poll_seconds(True) == [5.0] + [5.0 * IDLE_POLL_FACTOR] * 3
+    # without it polling is the only way to learn of a change
+    assert poll_seconds(False) == [5.0] * 4
 
 
 @needs_kamailio

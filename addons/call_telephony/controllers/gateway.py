@@ -19,6 +19,20 @@ GATEWAY_GROUP = "call_telephony.call_telephony_group_gateway"
 _BEARER_RE = re.compile(r"^bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 
+def gateway_route(path, method="POST", save_session=False):
+    """Route of the gateway API: no Odoo session (the API key is checked by
+    ``_serve``), no CSRF token, a read-write transaction."""
+    return http.route(
+        "/call_telephony/gateway/" + path,
+        type="http",
+        auth="none",
+        methods=[method],
+        csrf=False,
+        readonly=False,
+        save_session=save_session,
+    )
+
+
 class GatewayError(Exception):
     def __init__(self, status, code, message):
         super().__init__(message)
@@ -34,51 +48,19 @@ class CallTelephonyGateway(http.Controller):
     # ------------------------------------------------------------------
     # Routes
     # ------------------------------------------------------------------
-    @http.route(
-        "/call_telephony/gateway/session",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        readonly=False,
-        save_session=True,
-    )
+    @gateway_route("session", save_session=True)
     def gateway_session(self, **kwargs):
         return self._serve(self._open_session)
 
-    @http.route(
-        "/call_telephony/gateway/events",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        readonly=False,
-        save_session=False,
-    )
+    @gateway_route("events")
     def gateway_events(self, **kwargs):
         return self._serve(self._post_events)
 
-    @http.route(
-        "/call_telephony/gateway/config",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        readonly=False,
-        save_session=False,
-    )
+    @gateway_route("config", "GET")
     def gateway_config(self, since=None, **kwargs):
         return self._serve(lambda: self._config(since))
 
-    @http.route(
-        "/call_telephony/gateway/commands",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        readonly=False,
-        save_session=False,
-    )
+    @gateway_route("commands", "GET")
     def gateway_commands(self, **kwargs):
         return self._serve(
             lambda: {
@@ -86,43 +68,19 @@ class CallTelephonyGateway(http.Controller):
             }
         )
 
-    @http.route(
-        "/call_telephony/gateway/self_service/availability",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        readonly=False,
-        save_session=False,
-    )
+    @gateway_route("self_service/availability")
     def gateway_self_service_availability(self, **kwargs):
         return self._serve(
             lambda: request.env["call.cdr"]._self_service_availability(self._body())
         )
 
-    @http.route(
-        "/call_telephony/gateway/self_service/order",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        readonly=False,
-        save_session=False,
-    )
+    @gateway_route("self_service/order")
     def gateway_self_service_order(self, **kwargs):
         return self._serve(
             lambda: request.env["call.cdr"]._self_service_order(self._body())
         )
 
-    @http.route(
-        "/call_telephony/gateway/member",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        readonly=False,
-        save_session=False,
-    )
+    @gateway_route("member")
     def gateway_member(self, **kwargs):
         return self._serve(
             lambda: request.env["call.cdr"]._gateway_member(self._body())

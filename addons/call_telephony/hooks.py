@@ -1,3 +1,5 @@
+from odoo.tools import SQL
+
 from odoo.addons.base.models.res_users import KEY_CRYPT_CONTEXT
 
 DEMO_GATEWAY_KEY = "ctgwdemo5f2c8e1a9b7d4036a1e2f3c4d5e6f708"
@@ -32,3 +34,10 @@ def install_gateway_key(env, user, key, name="Gateway (demo)"):
         """,
         [name, user.id, GATEWAY_SCOPE, key[:8], KEY_CRYPT_CONTEXT.hash(key)],
     )
+
+
+def uninstall_hook(env):
+    """Drop the index this module added to the bus table."""
+    from .models.bus_bus import CREATE_DATE_INDEX  # noqa: PLC0415
+
+    env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(CREATE_DATE_INDEX)))

@@ -9,7 +9,11 @@ environment variables CALL_BENCH_HTTP_PORT / CALL_BENCH_GEVENT_PORT)::
     source setup/common.sh; ensure_venv; ensure_postgres; find_odoo
     $PYTHON tests/bench/bench_call_telephony_screen_pop.py \
         [--calls 30] [--rounds 5] [--db w_tel2_bench] \
-        [--http-port 18171 --gevent-port 18181] [--results FILE]
+        [--http-port 18171 --gevent-port 18181] [--results FILE] \
+        [--modes both|parallel|batch]
+
+``CALL_BENCH_LOG_LEVEL=info`` makes Odoo log each request with its query
+count and times (``.local/bench_call_telephony_odoo.log``).
 
 The database is created with call_telephony and demo data on first use. The
 script creates ``--calls`` agent users, logs each one in over
@@ -116,7 +120,8 @@ def start_odoo(db, workers, http_port, gevent_port):
             f"--gevent-port={gevent_port}",
             f"--workers={workers}",
             "--max-cron-threads=0",
-            "--log-level=warn",
+            # info: Odoo logs each request with its query count and times
+            "--log-level=" + os.environ.get("CALL_BENCH_LOG_LEVEL", "warn"),
             "--limit-time-real=120",
         ],
     )
@@ -299,14 +304,24 @@ class SocketReader(threading.Thread):
                     sock.record(frame.data.decode(), now)
 
 
+GATEWAY_SESSION = {}  # url -> the gateway's session cookie, as the gateway sends it
+
+
 def post_events(url, events):
+    headers = {
+        "Authorization": f"Bearer {DEMO_KEY}",
+        "Content-Type": "application/json",
+    }
+    if url not in GATEWAY_SESSION:
+        # gateway/odoo_client.py: one Odoo session, sent with every request
+        answer = requests.post(
+            f"{url}/call_telephony/gateway/session", data="{}", headers=headers
+        )
+        GATEWAY_SESSION[url] = f"session_id={answer.json()['session_id']}"
     return requests.post(
         f"{url}/call_telephony/gateway/events",
         data=json.dumps({"gateway": "bench", "events": events}),
-        headers={
-            "Authorization": f"Bearer {DEMO_KEY}",
-            "Content-Type": "application/json",
-        },
+        headers={**headers, "Cookie": GATEWAY_SESSION[url]},
         timeout=120,
     )
 
@@ -398,6 +413,12 @@ def main():
         default="select",
         help="read the websockets from one select() thread or one thread each",
     )
+    parser.add_argument(
+        "--modes",
+        choices=("both", "parallel", "batch"),
+        default="both",
+        help="which ways of sending the ringing events to measure",
+    )
     args = parser.parse_args()
     started = time.time()
     load_before = os.getloadavg()[0]
@@ -416,7 +437,8 @@ def main():
         time.sleep(2)  # let the subscriptions settle
         one_round(url, sockets, 0, batch=False)  # warm-up (caches, workers)
         results = {}
-        for batch in (False, True):
+        batches = {"both": (False, True), "parallel": (False,), "batch": (True,)}
+        for batch in batches[args.modes]:
             samples, missing, durations, spreads = [], 0, [], []
             for round_no in range(1, args.rounds + 1):
                 if time.time() - started > MAX_SECONDS:

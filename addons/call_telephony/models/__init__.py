@@ -18,3 +18,4 @@ from . import res_partner
 from . import call_order
 from . import ir_attachment
 from . import res_users_apikeys
+from . import bus_bus

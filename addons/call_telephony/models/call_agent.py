@@ -259,7 +259,7 @@ class CallAgent(models.Model):
         """``_set_state("ringing", call_ref=...)`` for many agents at once,
         each rung for its own call, with one UPDATE (the screen-pop path of
         the gateway's ringing events). The caller checked the write access
-        and sends the messages (``_notify_state``).
+        and sends the messages (``call.cdr._ring_many``).
 
         :param call_refs: gateway call id of each agent of ``self``, in order
         """
@@ -297,11 +297,7 @@ class CallAgent(models.Model):
             agent.user_id.partner_id._bus_send(
                 "call_telephony/agent_state", agent._state_payload(labels)
             )
-        if not (
-            state == "ringing" and self.env.context.get("call_telephony_gateway_event")
-        ):
-            # a ringing agent shows on the wallboard at its next refresh
-            self.env["call.cdr"]._notify_wallboard("agent_state")
+        self.env["call.cdr"]._notify_wallboard("agent_state")
 
     def _expire_wrapup(self):
         """Agents whose wrap-up time is over become available again."""

@@ -563,9 +563,8 @@ class CallCdr(models.Model):
     def _ring_many(self, rings):
         """Ring agents for several calls at once, as ``_on_ringing`` does for
         one: the rung-agent links, the calls' live state and the agents'
-        state in one statement each, then the agents' state messages and
-        their screen pops (each agent gets its state, then its card, as
-        before; all the messages are inserted at commit).
+        state in one statement each, then each rung agent's screen pop, with
+        its new state (the messages are inserted at commit).
 
         :param rings: ``_ring_entry`` dicts; a call or an agent appears in
             one entry at most; a card ``None`` is computed as the agent
@@ -580,13 +579,19 @@ class CallCdr(models.Model):
         )
         agents = self.env["call.agent"].browse([agent.id for _cdr, agent in pairs])
         agents._set_ringing([cdr.call_ref for cdr, _agent in pairs])
-        agents._notify_state("ringing")
+        labels = agents._state_labels()
+        # read at once (agents of all the calls)
+        states = {agent.id: agent._state_payload(labels) for agent in agents}
         for ring in rings:
             cdr = ring["cdr"]
             for agent, card in zip(ring["agents"], ring["cards"], strict=True):
-                agent.user_id.partner_id._bus_send(
-                    "call_telephony/ring", cdr._ring_payload(agent, card=card)
-                )
+                payload = cdr._ring_payload(agent, card=card)
+                # the systray takes the agent's new state from the card: one
+                # message per rung agent for the websocket worker to deliver
+                payload["agent_state"] = states[agent.id]
+                agent.user_id.partner_id._bus_send("call_telephony/ring", payload)
+        if not self.env.context.get("call_telephony_gateway_event"):
+            self._notify_wallboard("agent_state")
 
     def _on_ring_cancelled(self, when, data):
         agents = self._agents_from(data)

@@ -1,5 +1,6 @@
 from . import (
     test_agent_state,
+    test_bus_index,
     test_call_events,
     test_callback_queue,
     test_gateway_api,

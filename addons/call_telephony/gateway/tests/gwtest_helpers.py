@@ -284,6 +284,9 @@ class RecordingOdoo:
         self.commands = []
         self.members = {}  # member number -> partner id (POST /member)
         self.member_calls = []
+        self.with_sessions = False  # whether POST /session answers (else 404)
+        self.sessions = []  # session ids handed out
+        self.cookies = []  # Cookie header of each POST /events
         self.lock = threading.Lock()
         self.server = None
         self.seen = set()
@@ -343,7 +346,13 @@ class RecordingOdoo:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 path = self.path
                 if path.endswith("/events"):
+                    owner.cookies.append(self.headers.get("Cookie"))
                     self._reply(200, owner.take_events(body))
+                elif path.endswith("/session") and owner.with_sessions:
+                    with owner.lock:
+                        owner.sessions.append(f"sid{len(owner.sessions) + 1}")
+                        sid = owner.sessions[-1]
+                    self._reply(200, {"session_id": sid, "websocket_url": "/ws"})
                 elif path.endswith("/self_service/availability"):
                     owner.availability_calls.append(body)
                     self._reply(

@@ -439,6 +439,38 @@ def test_flusher_replays_in_order_once_odoo_returns(tmp_path):
         server.stop()
 
 
+def test_client_sends_one_odoo_session_from_every_thread(tmp_path):
+    """The API requests carry the gateway's session cookie (Odoo then skips
+    listing its databases): opened once, shared by the threads; an Odoo
+    without the session route gets the requests without cookie."""
+    server = RecordingOdoo(http_port(), demo_config(1, 2)).start()
+    try:
+        client = OdooClient(server.url, API_KEY)
+        client.post_events([{"call_id": "a", "seq": 1, "type": "ringing"}])
+        assert server.cookies == [None]  # no session route: no cookie
+        server.with_sessions = True
+        client = OdooClient(server.url, API_KEY)
+        threads = [
+            threading.Thread(
+                target=client.post_events,
+                args=([{"call_id": f"t{i}", "seq": 1, "type": "ringing"}],),
+            )
+            for i in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert server.sessions == ["sid1"]
+        assert server.cookies[1:] == ["session_id=sid1"] * 4
+        # the websocket's session becomes the one of the requests
+        sid, _path = client.open_session()
+        client.post_events([{"call_id": "w", "seq": 1, "type": "ringing"}])
+        assert server.cookies[-1] == f"session_id={sid}" == "session_id=sid2"
+    finally:
+        server.stop()
+
+
 def test_flusher_creates_self_service_order_spooled_while_odoo_was_away(tmp_path):
     port = http_port()
     server = RecordingOdoo(port, demo_config(1, 2)).start()

@@ -273,6 +273,32 @@ class Rig:
         )
         return result
 
+    def agent_browser(self, login):
+        """A websocket of ``login``'s web client, subscribed from the last
+        bus message on (what the browser opens after login)."""
+        import websocket  # noqa: PLC0415 - websocket-client, a test dependency
+
+        self.rpc(login, "res.users", "context_get")  # logs in
+        request = urllib.request.Request(
+            self.server.url + "/call_telephony/gateway/session",
+            data=b"{}",
+            headers={"Authorization": "Bearer " + DEMO_KEY},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            path = json.loads(response.read())["websocket_url"]
+        sock = websocket.create_connection(
+            self.server.url.replace("http", "ws", 1) + path,
+            cookie=self.cookies[login],
+            timeout=30,
+        )
+        last = self.sql("SELECT COALESCE(MAX(id), 0) FROM bus_bus")[0][0]
+        sock.send(
+            json.dumps(
+                {"event_name": "subscribe", "data": {"channels": [], "last": last}}
+            )
+        )
+        return sock
+
     def gateway_config(self):
         """The configuration snapshot as the gateway gets it."""
         request = urllib.request.Request(
@@ -484,6 +510,66 @@ def e2e(rig):
 
 def _extensions(rig):
     return dict(rig.sql("SELECT id, extension FROM call_agent"))
+
+
+def _bus_messages(sock, seconds, until=None):
+    """Bus messages ``(type, payload)`` arriving on ``sock`` within
+    ``seconds``, or until one of them satisfies ``until``."""
+    messages = []
+    deadline = time.monotonic() + seconds
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            frame = sock.recv()
+        except Exception:  # a read timeout: poll again
+            continue
+        for notification in json.loads(frame or "[]"):
+            message = notification["message"]
+            messages.append((message["type"], message["payload"]))
+        if until and any(until(*message) for message in messages):
+            break
+    return messages
+
+
+# ---------------------------------------------------------------------------
+# screen pop
+# ---------------------------------------------------------------------------
+def test_screen_pop_reaches_the_browser_of_the_rung_agent_only(e2e):
+    """The caller's card, with the agent's new state, reaches the web client
+    of the agent whose phone rings (a real websocket, on a server not in
+    test mode), and no other agent's."""
+    agents = e2e.sql(
+        "SELECT a.id, a.extension, u.login FROM call_agent a"
+        " JOIN res_users u ON u.id = a.user_id WHERE a.extension IS NOT NULL"
+    )
+    browsers = {
+        ext: (agent_id, e2e.agent_browser(login)) for agent_id, ext, login in agents
+    }
+    try:
+        call_id, ring = e2e.answered_call()
+        rung = ring["to"]
+        received = {
+            rung: _bus_messages(
+                browsers[rung][1], 10, lambda t, _p: t == "call_telephony/ring"
+            )
+        }
+        for ext, (_id, sock) in browsers.items():
+            received.setdefault(ext, _bus_messages(sock, 0.5))
+        e2e.hang_up(call_id)
+    finally:
+        for _id, sock in browsers.values():
+            sock.close()
+    cards = {
+        ext: [p for t, p in messages if t == "call_telephony/ring"]
+        for ext, messages in received.items()
+    }
+    assert [ext for ext, found in cards.items() if found] == [rung]
+    (card,) = cards[rung]
+    assert card["number"] == CALLER
+    assert card["agent_id"] == browsers[rung][0]
+    assert card["agent_state"]["state"] == "ringing"
+    cdr = e2e.last_cdr(lambda c: c["live_state"] == "ended")
+    assert card["cdr_id"] == cdr["id"]
 
 
 # ---------------------------------------------------------------------------

@@ -34,11 +34,21 @@ export class AgentSystray extends Component {
         onWillStart(async () => {
             this.state.agent = await this.orm.call("call.agent", "get_my_agent", []);
         });
-        this.busService.subscribe("call_telephony/agent_state", (payload) => {
-            if (this.state.agent && payload.agent_id === this.state.agent.agent_id) {
-                this.state.agent = payload;
+        this.busService.subscribe("call_telephony/agent_state", (payload) =>
+            this.updateAgent(payload)
+        );
+        // a ringing call brings the agent's new state with its card
+        this.busService.subscribe("call_telephony/ring", (payload) => {
+            if (payload.agent_state) {
+                this.updateAgent(payload.agent_state);
             }
         });
+    }
+
+    updateAgent(agentState) {
+        if (this.state.agent && agentState.agent_id === this.state.agent.agent_id) {
+            this.state.agent = agentState;
+        }
     }
 
     get badgeClass() {

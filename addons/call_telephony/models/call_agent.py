@@ -111,6 +111,39 @@ class CallAgent(models.Model):
         return agent._state_payload()
 
     @api.model
+    def get_my_call(self):
+        """The call the current user's agent is talking on, for the navbar
+        (transfer): ``{"cdr_id", "number"}``, or ``False``."""
+        agent = self._my_agent()
+        if not agent or agent.state != "on_call" or not agent.current_call_ref:
+            return False
+        cdr = self.env["call.cdr"].search(
+            [
+                ("call_ref", "=", agent.current_call_ref),
+                ("agent_id", "=", agent.id),
+                ("live_state", "!=", "ended"),
+            ],
+            order="id desc",
+            limit=1,
+        )
+        return cdr and {"cdr_id": cdr.id, "number": cdr._ring_number()}
+
+    @api.model
+    def get_transfer_targets(self):
+        """The agents a call can be transferred to: available, not oneself."""
+        agents = self.search(
+            [("state", "=", "available"), ("user_id", "!=", self.env.uid)]
+        )
+        return [
+            {
+                "id": agent.id,
+                "name": agent.name,
+                "teams": ", ".join(agent.team_ids.mapped("name")),
+            }
+            for agent in agents
+        ]
+
+    @api.model
     def set_my_state(self, state, reason=None):
         """Systray: log in (``available``), pause (with a reason) or log out.
 

@@ -211,11 +211,22 @@ class CallCdr(models.Model):
         return True
 
     def action_force_transfer(self, to_agent_id):
+        """Wallboard: a supervisor moves a call to another agent (blind)."""
         self.ensure_one()
         self._check_supervisor()
+        return self.action_transfer(to_agent_id)
+
+    def action_transfer(self, to_agent_id, attended=False):
+        """Move this call to another available agent, asked by the agent on
+        the call (navbar) or a supervisor. Blind: the caller hears hold music
+        until the new agent answers. Attended: the agent talks to the new
+        agent first, then completes or cancels (``action_transfer_end``);
+        hanging up completes it too."""
+        self.ensure_one()
+        self._check_agent_or_supervisor()
         self._check_live()
         target = self.env["call.agent"].browse(int(to_agent_id)).exists()
-        if not target or target.state != "available":
+        if not target or target == self.agent_id or target.state != "available":
             raise UserError(self.env._("The target agent is not available."))
         self.env["call.gateway.command"]._send_command(
             "transfer",
@@ -223,6 +234,21 @@ class CallCdr(models.Model):
             cdr_id=self.id,
             agent_id=self.agent_id.id,
             to_agent_id=target.id,
+            attended=bool(attended),
+        )
+        return True
+
+    def action_transfer_end(self, complete=True):
+        """End the attended transfer of this call: hand the caller to the
+        new agent (``complete``) or take them back."""
+        self.ensure_one()
+        self._check_agent_or_supervisor()
+        self._check_live()
+        self.env["call.gateway.command"]._send_command(
+            "transfer_complete" if complete else "transfer_cancel",
+            call_ref=self.call_ref,
+            cdr_id=self.id,
+            agent_id=self.agent_id.id,
         )
         return True
 
@@ -1124,6 +1150,11 @@ class CallCdr(models.Model):
     def _check_supervisor(self):
         if not self.env.user.has_group("call_ordering.call_ordering_group_manager"):
             raise UserError(self.env._("Only supervisors can do this."))
+
+    def _check_agent_or_supervisor(self):
+        """The agent on this call, or a supervisor."""
+        if self.agent_id.user_id != self.env.user:
+            self._check_supervisor()
 
     def _may_review(self):
         return self.env.su or self.env.user.has_group(

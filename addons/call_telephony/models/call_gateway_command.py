@@ -33,6 +33,8 @@ class CallGatewayCommand(models.Model):
         [
             ("dial", "Dial"),
             ("transfer", "Transfer"),
+            ("transfer_complete", "Complete transfer"),
+            ("transfer_cancel", "Cancel transfer"),
             ("hangup", "Hang up"),
             ("listen", "Listen"),
             ("whisper", "Whisper"),
@@ -48,6 +50,9 @@ class CallGatewayCommand(models.Model):
     agent_id = fields.Many2one("call.agent", readonly=True, ondelete="set null")
     to_agent_id = fields.Many2one(
         "call.agent", "Target agent", readonly=True, ondelete="set null"
+    )
+    attended = fields.Boolean(
+        readonly=True, help="Transfer: the agent talks to the target agent first."
     )
     number = fields.Char(readonly=True)
     callback_id = fields.Many2one("call.callback", readonly=True, ondelete="set null")
@@ -122,6 +127,7 @@ class CallGatewayCommand(models.Model):
             "number": self.number or None,
             "to_agent_id": self.to_agent_id.id or None,
             "to_sip_uri": self.to_agent_id.sip_uri or None,
+            "attended": self.attended,
             "callback_id": self.callback_id.id or None,
             "issued_by": self.issued_by_id.id or None,
             "created": fields.Datetime.to_string(self.create_date),

@@ -8,4 +8,5 @@ from . import (
     test_ringing_batch,
     test_screen_pop_tour,
     test_screen_pop_websocket,
+    test_transfer,
 )

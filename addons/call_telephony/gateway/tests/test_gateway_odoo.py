@@ -1004,6 +1004,44 @@ def test_click_to_call_from_odoo_rings_agent_then_customer(e2e):
     assert command == [("done", out["call_ref"])]
 
 
+def test_agent_transfers_the_call_from_odoo_after_talking_to_a_colleague(e2e):
+    """The agent on the call asks Odoo (navbar) for an attended transfer: the
+    colleague's phone rings and answers, the agent completes the transfer,
+    and the call record follows the caller to the colleague."""
+    call_id, ring = e2e.answered_call()
+    logins = dict(
+        e2e.sql(
+            "SELECT a.id, u.login FROM call_agent a"
+            " JOIN res_users u ON u.id = a.user_id"
+        )
+    )
+    extensions = _extensions(e2e)
+    first = next(a for a, ext in extensions.items() if ext == ring["to"])
+    target = next(a for a in extensions if a != first and a in logins)
+    cdr = e2e.last_cdr(lambda c: c["live_state"] == "talking")
+    assert cdr["agent_id"] == first
+    seen = e2e.rings_seen(e2e.agents)
+    e2e.rpc(
+        logins[first], "call.cdr", "action_transfer", [cdr["id"]], target, attended=True
+    )
+    second = e2e.next_ring(seen, to=extensions[target])
+    e2e.agents.state(second["id"], "CONFIRMED", 10)  # the colleague answers
+    e2e.wait_sql(
+        "SELECT state FROM call_gateway_command WHERE command = 'transfer'"
+        " ORDER BY id DESC LIMIT 1",
+        (),
+        lambda r: r and r[0][0] == "done",
+    )
+    time.sleep(0.5)  # the two agents talk
+    e2e.rpc(logins[first], "call.cdr", "action_transfer_end", [cdr["id"]])
+    moved = e2e.last_cdr(lambda c: c["agent_id"] == target)
+    assert moved["id"] == cdr["id"] and moved["live_state"] == "talking"
+    e2e.agents.state(ring["id"], "DISCONNECTED", 10)  # the first agent is free
+    e2e.hang_up(call_id)
+    ended = e2e.last_cdr(lambda c: c["live_state"] == "ended")
+    assert ended["agent_id"] == target and ended["outcome"] == "answered"
+
+
 # ---------------------------------------------------------------------------
 # supervisor, Odoo and gateway restarts
 # ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
+import { CallTransferDialog } from "./transfer_dialog";
 
 const STATE_CLASSES = {
     offline: "text-bg-secondary",
@@ -29,7 +30,9 @@ export class AgentSystray extends Component {
         this.notification = useService("notification");
         this.busService = useService("bus_service");
         this.screenPop = useService("call_screen_pop");
-        this.state = useState({ agent: false });
+        this.dialog = useService("dialog");
+        // consult: the attended transfer this tab started ({cdrId, name})
+        this.state = useState({ agent: false, call: false, consult: false });
         this.pauseReasons = [_t("Break"), _t("Lunch"), _t("Meeting"), _t("Training")];
         onWillStart(async () => {
             this.state.agent = await this.orm.call("call.agent", "get_my_agent", []);
@@ -48,7 +51,37 @@ export class AgentSystray extends Component {
     updateAgent(agentState) {
         if (this.state.agent && agentState.agent_id === this.state.agent.agent_id) {
             this.state.agent = agentState;
+            if (agentState.state !== "on_call") {
+                this.state.call = false;
+                this.state.consult = false;
+            }
         }
+    }
+
+    async onOpen() {
+        this.state.call =
+            this.state.agent.state === "on_call" &&
+            (await this.orm.call("call.agent", "get_my_call", []));
+    }
+
+    openTransfer() {
+        this.dialog.add(CallTransferDialog, {
+            call: this.state.call,
+            onTransfer: (target, attended) => {
+                this.state.consult = attended && {
+                    cdrId: this.state.call.cdr_id,
+                    name: target.name,
+                };
+                this.notification.add(_t("Command sent to the gateway."), { type: "success" });
+            },
+        });
+    }
+
+    async endTransfer(complete) {
+        const consult = this.state.consult;
+        await this.orm.call("call.cdr", "action_transfer_end", [[consult.cdrId]], { complete });
+        this.state.consult = false;
+        this.notification.add(_t("Command sent to the gateway."), { type: "success" });
     }
 
     get badgeClass() {

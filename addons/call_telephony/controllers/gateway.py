@@ -19,9 +19,12 @@ GATEWAY_GROUP = "call_telephony.call_telephony_group_gateway"
 _BEARER_RE = re.compile(r"^bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 
-def gateway_route(path, method="POST", save_session=False):
-    """Route of the gateway API: no Odoo session (the API key is checked by
-    ``_serve``), no CSRF token, a read-write transaction."""
+def gateway_route(path, method="GET"):
+    """Route of the gateway API: the API key is checked by ``_serve``; the
+    gateway's session cookie, when sent, only tells Odoo the database. The
+    session is saved when Odoo changed it: its device trace, renewed hourly,
+    else every request would add a device log row. No CSRF token, a
+    read-write transaction."""
     return http.route(
         "/call_telephony/gateway/" + path,
         type="http",
@@ -29,7 +32,6 @@ def gateway_route(path, method="POST", save_session=False):
         methods=[method],
         csrf=False,
         readonly=False,
-        save_session=save_session,
     )
 
 
@@ -48,19 +50,19 @@ class CallTelephonyGateway(http.Controller):
     # ------------------------------------------------------------------
     # Routes
     # ------------------------------------------------------------------
-    @gateway_route("session", save_session=True)
+    @gateway_route("session", "POST")
     def gateway_session(self, **kwargs):
         return self._serve(self._open_session)
 
-    @gateway_route("events")
+    @gateway_route("events", "POST")
     def gateway_events(self, **kwargs):
         return self._serve(self._post_events)
 
-    @gateway_route("config", "GET")
+    @gateway_route("config")
     def gateway_config(self, since=None, **kwargs):
         return self._serve(lambda: self._config(since))
 
-    @gateway_route("commands", "GET")
+    @gateway_route("commands")
     def gateway_commands(self, **kwargs):
         return self._serve(
             lambda: {
@@ -68,19 +70,19 @@ class CallTelephonyGateway(http.Controller):
             }
         )
 
-    @gateway_route("self_service/availability")
+    @gateway_route("self_service/availability", "POST")
     def gateway_self_service_availability(self, **kwargs):
         return self._serve(
             lambda: request.env["call.cdr"]._self_service_availability(self._body())
         )
 
-    @gateway_route("self_service/order")
+    @gateway_route("self_service/order", "POST")
     def gateway_self_service_order(self, **kwargs):
         return self._serve(
             lambda: request.env["call.cdr"]._self_service_order(self._body())
         )
 
-    @gateway_route("member")
+    @gateway_route("member", "POST")
     def gateway_member(self, **kwargs):
         return self._serve(
             lambda: request.env["call.cdr"]._gateway_member(self._body())

@@ -196,18 +196,14 @@ class CallCdr(models.Model):
         if not supervisor:
             raise UserError(self.env._("You need an agent profile to join calls."))
         self._check_live()
-        self.env["call.gateway.command"]._send_command(
-            mode, call_ref=self.call_ref, cdr_id=self.id, agent_id=supervisor.id
-        )
+        self._send_call_command(mode, agent_id=supervisor.id)
         return True
 
     def action_force_hangup(self):
         self.ensure_one()
         self._check_supervisor()
         self._check_live()
-        self.env["call.gateway.command"]._send_command(
-            "hangup", call_ref=self.call_ref, cdr_id=self.id, agent_id=self.agent_id.id
-        )
+        self._send_call_command("hangup")
         return True
 
     def action_force_transfer(self, to_agent_id):
@@ -228,13 +224,8 @@ class CallCdr(models.Model):
         target = self.env["call.agent"].browse(int(to_agent_id)).exists()
         if not target or target == self.agent_id or target.state != "available":
             raise UserError(self.env._("The target agent is not available."))
-        self.env["call.gateway.command"]._send_command(
-            "transfer",
-            call_ref=self.call_ref,
-            cdr_id=self.id,
-            agent_id=self.agent_id.id,
-            to_agent_id=target.id,
-            attended=bool(attended),
+        self._send_call_command(
+            "transfer", to_agent_id=target.id, attended=bool(attended)
         )
         return True
 
@@ -244,12 +235,7 @@ class CallCdr(models.Model):
         self.ensure_one()
         self._check_agent_or_supervisor()
         self._check_live()
-        self.env["call.gateway.command"]._send_command(
-            "transfer_complete" if complete else "transfer_cancel",
-            call_ref=self.call_ref,
-            cdr_id=self.id,
-            agent_id=self.agent_id.id,
-        )
+        self._send_call_command("transfer_complete" if complete else "transfer_cancel")
         return True
 
     def action_record(self, start=True):
@@ -258,13 +244,19 @@ class CallCdr(models.Model):
         self._check_live()
         if self.user_id != self.env.user:
             self._check_supervisor()
-        self.env["call.gateway.command"]._send_command(
-            "record_start" if start else "record_stop",
-            call_ref=self.call_ref,
-            cdr_id=self.id,
-            agent_id=self.agent_id.id,
-        )
+        self._send_call_command("record_start" if start else "record_stop")
         return True
+
+    def _send_call_command(self, command, **values):
+        """Send ``command`` about this call to the gateway (for its agent
+        unless ``values`` name another)."""
+        values = {
+            "call_ref": self.call_ref,
+            "cdr_id": self.id,
+            "agent_id": self.agent_id.id,
+            **values,
+        }
+        self.env["call.gateway.command"]._send_command(command, **values)
 
     # ------------------------------------------------------------------
     # Wallboard

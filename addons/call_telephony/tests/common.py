@@ -89,6 +89,27 @@ class TelephonyCommon:
         )
         (cls.agent_1 | cls.agent_2).write({"state": "available"})
 
+    @classmethod
+    def answered_call(cls, call_id, *more):
+        """Report a call to queue A answered by agent 1, then the ``more``
+        steps of ``call_events``, as the gateway does; return the call."""
+        Event = cls.env["call.gateway.event"].with_user(cls.user_gateway)
+        Event._process_batch(
+            "gw1",
+            cls.call_events(
+                call_id,
+                (
+                    "incoming",
+                    0,
+                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
+                ),
+                ("queued", 1, {"queue_id": cls.queue_a.id}),
+                ("answered", 3, {"agent_id": cls.agent_1.id}),
+                *more,
+            ),
+        )
+        return cls.env["call.cdr"].search([("call_ref", "=", call_id)])
+
     @staticmethod
     def call_events(call_id, *steps, start=None):
         """Build a gateway batch: ``steps`` are ``(type, offset_s, data)``."""

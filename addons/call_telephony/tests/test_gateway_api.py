@@ -11,6 +11,7 @@ from odoo.addons.call_telephony.hooks import install_gateway_key
 from .common import GATEWAY_KEY, TelephonyCommon
 
 EVENTS_URL = "/call_telephony/gateway/events"
+CONFIG_URL = "/call_telephony/gateway/config"
 
 
 @tagged("post_install", "-at_install")
@@ -177,6 +178,18 @@ class TestGatewayApi(TelephonyCommon, HttpCase):
         payload = cdr._ring_payload(self.agent_1)
         self.assertEqual(payload["card"]["partners"][0]["id"], member.id)
 
+    def test_session_cookie_records_the_gateway_device_once(self):
+        """The gateway sends its session cookie with every request (Odoo then
+        skips listing its databases): its device is logged once, not once
+        per request."""
+        self._post("/call_telephony/gateway/session", {})
+        self.assertTrue(self.opener.cookies.get("session_id"))
+        logs = self.env["res.device.log"].sudo()
+        domain = [("user_id", "=", self.user_gateway.id)]
+        for _attempt in range(3):
+            self.assertEqual(self._get(CONFIG_URL).status_code, 200)
+        self.assertEqual(logs.search_count(domain), 1)
+
     def test_session_for_websocket_and_pending_commands(self):
         response = self._post("/call_telephony/gateway/session", {})
         self.assertEqual(response.status_code, 200)
@@ -215,21 +228,7 @@ class TestRecordingDownload(TelephonyCommon, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_telephony()
-        Event = cls.env["call.gateway.event"].with_user(cls.user_gateway)
-        Event._process_batch(
-            "gw1",
-            cls.call_events(
-                "dl-1",
-                (
-                    "incoming",
-                    0,
-                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
-                ),
-                ("queued", 1, {"queue_id": cls.queue_a.id}),
-                ("answered", 3, {"agent_id": cls.agent_1.id}),
-                ("recording", 50, {"data": "UklGRgAAAABXQVZF"}),
-            ),
-        )
+        cls.answered_call("dl-1", ("recording", 50, {"data": "UklGRgAAAABXQVZF"}))
         cdr = cls.env["call.cdr"].search([("call_ref", "=", "dl-1")])
         cls.url = f"/web/content/{cdr.recording_attachment_id.id}"
 

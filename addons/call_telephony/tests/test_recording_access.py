@@ -10,23 +10,11 @@ class TestRecordingAccess(TelephonyCommon, TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_telephony()
-        Event = cls.env["call.gateway.event"].with_user(cls.user_gateway)
-        Event._process_batch(
-            "gw1",
-            cls.call_events(
-                "rec-1",
-                (
-                    "incoming",
-                    0,
-                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
-                ),
-                ("queued", 1, {"queue_id": cls.queue_a.id}),
-                ("answered", 3, {"agent_id": cls.agent_1.id}),
-                ("recording", 50, {"data": "UklGRgAAAABXQVZF"}),
-                ("ended", 60, {}),
-            ),
+        cls.cdr = cls.answered_call(
+            "rec-1",
+            ("recording", 50, {"data": "UklGRgAAAABXQVZF"}),
+            ("ended", 60, {}),
         )
-        cls.cdr = cls.env["call.cdr"].search([("call_ref", "=", "rec-1")])
         cls.recording = cls.cdr.recording_attachment_id
 
     def _can_read(self, user):

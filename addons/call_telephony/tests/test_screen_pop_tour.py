@@ -35,22 +35,9 @@ class TestSupervisorTour(TelephonyCommon, HttpCase):
         super().setUpClass()
         cls.setup_telephony()
         cls.env["call.agent"].create({"user_id": cls.user_manager_a.id})
-        Event = cls.env["call.gateway.event"].with_user(cls.user_gateway)
-        Event._process_batch(
-            "gw1",
-            cls.call_events(
-                "live-1",
-                (
-                    "incoming",
-                    0,
-                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
-                ),
-                ("queued", 1, {"queue_id": cls.queue_a.id}),
-                ("answered", 5, {"agent_id": cls.agent_1.id}),
-                ("recording", 6, {"data": "UklGRgAAAABXQVZF"}),
-            ),
+        cls.cdr = cls.answered_call(
+            "live-1", ("recording", 6, {"data": "UklGRgAAAABXQVZF"})
         )
-        cls.cdr = cls.env["call.cdr"].search([("call_ref", "=", "live-1")])
 
     def test_wallboard_listen_and_recording_player(self):
         self.start_tour(

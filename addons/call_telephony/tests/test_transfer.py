@@ -10,22 +10,7 @@ class TransferCommon(TelephonyCommon):
         super().setUpClass()
         cls.setup_telephony()
         cls.agent_2.state = "available"
-        Event = cls.env["call.gateway.event"].with_user(cls.user_gateway)
-        Event._process_batch(
-            "gw1",
-            cls.call_events(
-                "tr-1",
-                (
-                    "incoming",
-                    0,
-                    {"caller": "13912345678", "hotline_id": cls.hotline.id},
-                ),
-                ("queued", 1, {"queue_id": cls.queue_a.id}),
-                ("ringing", 2, {"agent_id": cls.agent_1.id}),
-                ("answered", 5, {"agent_id": cls.agent_1.id}),
-            ),
-        )
-        cls.cdr = cls.env["call.cdr"].search([("call_ref", "=", "tr-1")])
+        cls.cdr = cls.answered_call("tr-1")
 
     def _commands(self):
         return self.env["call.gateway.command"].search(

@@ -894,6 +894,8 @@ class InboundSession(Session):
             self.ring_timer = None
         self.state = "consulting"
         self._rewire()
+        # Odoo shows the new agent talking (not ringing) during the consultation
+        self.event("consulting", {"agent_id": self.ringing.get(leg)})
 
     def _transfer_timeout(self, leg):
         if self.pending_transfer is leg and self.state == "transferring":

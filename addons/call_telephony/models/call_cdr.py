@@ -617,6 +617,12 @@ class CallCdr(models.Model):
         if self.live_state == "ringing":
             self.live_state = "queued" if self.queue_id else "ivr"
 
+    def _on_consulting(self, when, data):
+        """Attended transfer: the new agent answered and talks with the call's
+        agent; the caller waits on hold."""
+        agent = self._agent_from(data.get("agent_id"))
+        agent._set_state("on_call", call_ref=self.call_ref)
+
     def _on_answered(self, when, data):
         agent = self._agent_from(data.get("agent_id"))
         self.write(
@@ -1056,6 +1062,16 @@ class CallCdr(models.Model):
         ringing = agents.filtered(lambda a: a.state == "ringing")
         if ringing:
             ringing._set_state("available")
+        # an attended transfer given up after the consultation
+        consulted = agents.filtered(
+            lambda a: (
+                a.state == "on_call"
+                and a.current_call_ref == self.call_ref
+                and a != self.agent_id
+            )
+        )
+        if consulted:
+            consulted._set_state("wrapup", wrapup_seconds=self.queue_id.wrapup_seconds)
 
     def _last_agent_for(self, number):
         forms = list(number_forms(number))
@@ -1166,6 +1182,7 @@ GATEWAY_EVENT_TYPES = (
     "answered",
     "overflowed",
     "backup_answered",
+    "consulting",
     "transferred",
     "recording",
     "voicemail",

@@ -59,6 +59,21 @@ class TestTransfer(TransferCommon, TransactionCase):
         self.cdr.with_user(self.user_manager_a).action_transfer(self.agent_2.id)
         self.assertEqual(len(self._commands()), 1)
 
+    def _gateway_event(self, seq, etype, **data):
+        event = {"call_id": "tr-1", "seq": seq, "type": etype, "ts": None, "data": data}
+        Event = self.env["call.gateway.event"].with_user(self.user_gateway)
+        self.assertEqual(Event._process_batch("gw1", [event])[0]["status"], "ok")
+
+    def test_consulted_agent_shows_on_call_then_free_when_given_up(self):
+        self._gateway_event(4, "ringing", agent_id=self.agent_2.id)
+        self._gateway_event(5, "consulting", agent_id=self.agent_2.id)
+        self.assertEqual(self.agent_2.state, "on_call")
+        self.assertEqual(self.agent_2.current_call_ref, "tr-1")
+        self.assertEqual(self.cdr.agent_id, self.agent_1, "still the first agent's")
+        self._gateway_event(6, "ring_cancelled", agent_id=self.agent_2.id)
+        self.assertEqual(self.agent_2.state, "available")  # queue A: no wrap-up
+        self.assertEqual(self.agent_1.state, "on_call")
+
     def test_target_must_be_another_available_agent(self):
         cdr = self.cdr.with_user(self.user_agent_1)
         self.agent_2.state = "paused"

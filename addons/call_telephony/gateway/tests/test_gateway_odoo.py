@@ -1026,6 +1026,11 @@ def test_agent_transfers_the_call_from_odoo_after_talking_to_a_colleague(e2e):
     )
     second = e2e.next_ring(seen, to=extensions[target])
     e2e.agents.state(second["id"], "CONFIRMED", 10)  # the colleague answers
+    e2e.wait_sql(  # and shows on a call in Odoo while the agents talk
+        "SELECT state FROM call_agent WHERE id = %s",
+        (target,),
+        lambda r: r and r[0][0] == "on_call",
+    )
     e2e.wait_sql(
         "SELECT state FROM call_gateway_command WHERE command = 'transfer'"
         " ORDER BY id DESC LIMIT 1",

@@ -247,6 +247,7 @@ def test_attended_transfer_consults_then_hands_the_caller_over(make_rig):
         ("ringing", {"agent_id": 3}),
         ("answered", {"agent_id": 3}),
         ("ringing", {"agent_id": 4}),
+        ("consulting", {"agent_id": 4}),
         ("transferred", {"from_agent_id": 3, "to_agent_id": 4}),
         ("recording", recording["data"]),
         ("ended", {"reason": "caller_hangup"}),
@@ -307,6 +308,7 @@ def test_attended_transfer_failures_bring_the_caller_back(make_rig):
     assert ended["data"] == {"reason": "caller_hangup"}
     kinds = [kind for kind, _data in rig.events(call_id)]
     assert kinds.count("ringing") == 4 and kinds.count("ring_cancelled") == 2
+    assert kinds.count("consulting") == 2  # B answered twice (2. and 3.)
 
 
 # -- supervisor -----------------------------------------------------------------

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import requests
 import websocket
+from _odoo_web import login, percentile, rpc, websocket_version
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "call_telephony.md"
@@ -144,38 +145,6 @@ def start_odoo(db, workers, http_port, gevent_port):
     raise RuntimeError("Odoo (HTTP and gevent ports) did not start")
 
 
-def rpc(session, url, model, method, *args, **kwargs):
-    payload = {
-        "jsonrpc": "2.0",
-        "method": "call",
-        "params": {
-            "model": model,
-            "method": method,
-            "args": list(args),
-            "kwargs": kwargs,
-        },
-    }
-    answer = session.post(f"{url}/web/dataset/call_kw", json=payload, timeout=60).json()
-    if "error" in answer:
-        raise RuntimeError(answer["error"]["data"]["message"])
-    return answer["result"]
-
-
-def login(url, db, login_name, password):
-    session = requests.Session()
-    answer = session.post(
-        f"{url}/web/session/authenticate",
-        json={
-            "jsonrpc": "2.0",
-            "params": {"db": db, "login": login_name, "password": password},
-        },
-        timeout=60,
-    ).json()
-    if not answer.get("result", {}).get("uid"):
-        raise RuntimeError(f"login {login_name} failed: {answer}")
-    return session
-
-
 def prepare_agents(url, db, count):
     admin = login(url, db, "admin", "admin")
     group = rpc(
@@ -240,15 +209,10 @@ class AgentSocket(threading.Thread):
         self.agent = agent
         session = login(url, db, agent["login"], agent["login"])
         cookie = f"session_id={session.cookies['session_id']}"
-        version = "18.0-3"
-        try:
-            from odoo.addons.bus.websocket import WebsocketConnectionHandler  # noqa: PLC0415
-
-            version = WebsocketConnectionHandler._VERSION
-        except ImportError:
-            pass
         self.ws = websocket.create_connection(
-            f"{ws_url}/websocket?version={version}", cookie=cookie, timeout=30
+            f"{ws_url}/websocket?version={websocket_version()}",
+            cookie=cookie,
+            timeout=30,
         )
         self.ws.send(
             json.dumps({"event_name": "subscribe", "data": {"channels": [], "last": 0}})
@@ -391,11 +355,6 @@ def one_round(url, sockets, round_no, batch):
         ],
     )
     return latencies, missing, requests_ms, spread
-
-
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main():

@@ -82,6 +82,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony" / "gateway" / "tests"))
 sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
+from _odoo_web import login, percentile, rpc, websocket_version  # noqa: E402
 from bench_gateway_common import stop_all, write_section  # noqa: E402
 from gwtest_helpers import PACKAGE_PARENT, PhoneProcess, free_port  # noqa: E402
 
@@ -154,34 +155,6 @@ def start_odoo(db, http_port, gevent_port, workers, data_dir):
     )
 
 
-def rpc(session, url, model, method, *args, **kwargs):
-    payload = {
-        "jsonrpc": "2.0",
-        "method": "call",
-        "params": {"model": model, "method": method, "args": args, "kwargs": kwargs},
-    }
-    answer = session.post(f"{url}/web/dataset/call_kw", json=payload, timeout=120)
-    body = answer.json()
-    if "error" in body:
-        raise RuntimeError(body["error"]["data"]["message"])
-    return body["result"]
-
-
-def login(url, db, name, password):
-    session = requests.Session()
-    body = session.post(
-        f"{url}/web/session/authenticate",
-        json={
-            "jsonrpc": "2.0",
-            "params": {"db": db, "login": name, "password": password},
-        },
-        timeout=120,
-    ).json()
-    if not (body.get("result") or {}).get("uid"):
-        raise RuntimeError(f"login {name} failed: {body}")
-    return session
-
-
 def prepare_agents(url, db, count, sip_uri):
     """``count`` agent users in the ordering queue, the only agents of it."""
     admin = login(url, db, "admin", "admin")
@@ -218,13 +191,6 @@ def prepare_agents(url, db, count, sip_uri):
 
 
 # -- agents' websockets -------------------------------------------------------
-def websocket_version():
-    try:
-        from odoo.addons.bus.websocket import WebsocketConnectionHandler  # noqa: PLC0415
-
-        return WebsocketConnectionHandler._VERSION
-    except ImportError:
-        return "18.0-3"
 
 
 class AgentSocket(threading.Thread):
@@ -811,11 +777,6 @@ def serialization_failures(log_path, windows):
 def first(values):
     values = [v for v in values if v is not None]
     return min(values) if values else None
-
-
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def odoo_start(answer, served):

@@ -130,6 +130,15 @@ class Rig:
     def press(self, call_id, digits, method="rfc2833"):
         self.caller.send(cmd="dtmf", id=call_id, digits=digits, method=method)
 
+    def answered_call(self):
+        """Caller c1 keys 1 (the first queue) and an agent answers; returns
+        the agent's ring and Odoo's ``answered`` event."""
+        self.dial()
+        self.press("c1", "1")
+        ring = self.agents.wait(lambda e: e["event"] == "incoming", 10)
+        self.agents.state(ring["id"], "CONFIRMED", 10)
+        return ring, self.odoo.wait_event("answered")
+
     def close(self):
         for phone in (self.caller, self.agents, self.backup):
             if phone is not None:
@@ -349,11 +358,7 @@ def test_surge_creates_callback_which_is_dialled_later(make_rig):
 
 def test_spool_replayed_once_when_odoo_returns(make_rig):
     rig = make_rig()
-    rig.dial()
-    rig.press("c1", "1")
-    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
-    rig.agents.state(ring["id"], "CONFIRMED", 10)
-    rig.odoo.wait_event("answered")
+    _ring, _answered = rig.answered_call()
     rig.odoo.stop()  # Odoo goes away during the call
     time.sleep(1.0)
     rig.caller.send(cmd="hangup", id="c1")
@@ -372,11 +377,7 @@ def test_spool_replayed_once_when_odoo_returns(make_rig):
 
 def test_gateway_killed_mid_call_reports_interrupted(make_rig):
     rig = make_rig()
-    rig.dial()
-    rig.press("c1", "1")
-    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
-    rig.agents.state(ring["id"], "CONFIRMED", 10)
-    answered = rig.odoo.wait_event("answered")
+    _ring, answered = rig.answered_call()
     time.sleep(1.5)
     rig.restart_gateway(kill=True)
     interrupted = rig.odoo.wait_event("interrupted", 15)
@@ -391,11 +392,7 @@ def test_gateway_killed_mid_call_reports_interrupted(make_rig):
 
 def test_supervisor_listens_to_a_bridged_call(make_rig):
     rig = make_rig()
-    rig.dial()
-    rig.press("c1", "1")
-    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
-    rig.agents.state(ring["id"], "CONFIRMED", 10)
-    answered = rig.odoo.wait_event("answered")
+    _ring, answered = rig.answered_call()
     rig.odoo.commands.append(
         {
             "command_id": "cmd-listen",
@@ -552,11 +549,7 @@ def test_blind_transfer_moves_the_caller_to_another_agent(make_rig):
 
 def test_graceful_shutdown_refuses_new_calls_and_lets_live_ones_finish(make_rig):
     rig = make_rig()
-    rig.dial()
-    rig.press("c1", "1")
-    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
-    rig.agents.state(ring["id"], "CONFIRMED", 10)
-    rig.odoo.wait_event("answered")
+    _ring, _answered = rig.answered_call()
     rig.gateway.proc.send_signal(signal.SIGTERM)
     time.sleep(1.0)
     rig.caller.call("c2", rig.gateway.uri, "13900000002")
@@ -581,11 +574,7 @@ def test_sigterm_hangs_up_a_call_still_up_after_the_grace(make_rig):
     assertion) with a bridged call still up: now the call is hung up after
     the grace period, reported ``ended`` and the process exits 0."""
     rig = make_rig(gateway_env={"CALL_GATEWAY_SHUTDOWN_GRACE_SECONDS": "3"})
-    rig.dial()
-    rig.press("c1", "1")
-    ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
-    rig.agents.state(ring["id"], "CONFIRMED", 10)
-    answered = rig.odoo.wait_event("answered")
+    ring, answered = rig.answered_call()
     time.sleep(1.0)
     stopped_at = time.time()
     rig.gateway.proc.send_signal(signal.SIGTERM)

@@ -315,27 +315,26 @@ def test_attended_transfer_failures_bring_the_caller_back(make_rig):
 def test_whisper_reaches_the_agent_only_and_barge_everybody(make_rig):
     rig = make_rig()
     call_id, a_call = rig.answered_by_a()
-    ack = rig.command("whisper", call_id, agent_id=5, agent_sip_uri=rig.sup_uri)
-    assert ack["ok"]
-    whisper = rig.ring(rig.sup)
-    rig.sup.state(whisper["id"], "CONFIRMED", 10)
-    time.sleep(0.6)
-    caller_w, a_w, sup_w = rig.hear(
-        "whisper", (rig.caller, "c1"), (rig.a, a_call), (rig.sup, whisper["id"])
-    )
+
+    def supervise(mode):
+        """The supervisor joins in ``mode``: their leg and what the three hear."""
+        assert rig.command(mode, call_id, agent_id=5, agent_sip_uri=rig.sup_uri)["ok"]
+        leg = rig.ring(rig.sup)
+        rig.sup.state(leg["id"], "CONFIRMED", 10)
+        time.sleep(0.6)
+        heard = rig.hear(
+            mode, (rig.caller, "c1"), (rig.a, a_call), (rig.sup, leg["id"])
+        )
+        return leg, heard
+
+    whisper, (caller_w, a_w, sup_w) = supervise("whisper")
     assert_hears(sup_w, heard=[TONE_CALLER, TONE_A])
     assert_hears(a_w, heard=[TONE_CALLER, TONE_SUP])
     assert_hears(caller_w, heard=[TONE_A], not_heard=[TONE_SUP])
     rig.sup.send(cmd="hangup", id=whisper["id"])
     rig.sup.state(whisper["id"], "DISCONNECTED", 10)
 
-    assert rig.command("barge", call_id, agent_id=5, agent_sip_uri=rig.sup_uri)["ok"]
-    barge = rig.ring(rig.sup)
-    rig.sup.state(barge["id"], "CONFIRMED", 10)
-    time.sleep(0.6)
-    caller_b, a_b, sup_b = rig.hear(
-        "barge", (rig.caller, "c1"), (rig.a, a_call), (rig.sup, barge["id"])
-    )
+    barge, (caller_b, a_b, sup_b) = supervise("barge")
     assert_hears(sup_b, heard=[TONE_CALLER, TONE_A])
     assert_hears(a_b, heard=[TONE_CALLER, TONE_SUP])
     assert_hears(caller_b, heard=[TONE_A, TONE_SUP])

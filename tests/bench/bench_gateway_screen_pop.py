@@ -133,7 +133,9 @@ def start_odoo(db, http_port, gevent_port, workers, data_dir):
         f"--data-dir={data_dir}", "--http-interface=127.0.0.1",
         f"--http-port={http_port}", f"--gevent-port={gevent_port}",
         f"--workers={workers}", "--max-cron-threads=0", "--limit-time-real=300",
-        "--log-level=warn", "--log-handler=werkzeug:INFO", f"--logfile={log_path}",
+        "--log-level=warn", "--log-handler=werkzeug:INFO",
+        # Odoo logs the requests it replays after a serialization failure
+        "--log-handler=odoo.service.model:INFO", f"--logfile={log_path}",
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
@@ -757,21 +759,22 @@ def odoo_requests(log_path, method="POST", route="events"):
 
 
 def serialization_failures(log_path, windows):
-    """Gateway requests that failed on a serialization failure (Odoo's log:
-    the route's error line, then its traceback) in the time windows."""
-    count, current = 0, None
-    stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d{3} ")
+    """Replays of a request after a concurrency failure in the time windows
+    (Odoo's ``retrying`` logs each one with the back-off it sleeps), as
+    (count, seconds slept)."""
+    pattern = re.compile(
+        r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d{3} .*odoo\.service\.model: "
+        r"\w+, \d+ tries left, try again in ([\d.]+) sec"
+    )
+    count, slept = 0, 0.0
     for line in Path(log_path).read_text(errors="replace").splitlines():
-        m = stamp.match(line)
+        m = pattern.match(line)
         if m:
-            current = None
-            if "gateway request failed" in line:
-                t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
-                current = any(a - 1 <= t <= b for a, b in windows)
-        elif current and "SerializationFailure" in line:
-            count += 1
-            current = None
-    return count
+            t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+            if any(a - 1 <= t <= b + 1 for a, b in windows):
+                count += 1
+                slept += float(m.group(2))
+    return count, slept
 
 
 def first(values):
@@ -1064,7 +1067,7 @@ def posts_summary(ctx, measured, rows, odoo_log):
         if any(a <= end <= b for a, b in windows)
     ]
     failed = sum(1 for _d, status in served if status != "200")
-    serial = serialization_failures(odoo_log, windows)
+    serial, slept = serialization_failures(odoo_log, windows)
     retried = sum(1 for row in rows if row.get("post_retries"))
     syn = sum(1 for row in rows if row.get("syn_retries"))
     retrans = sum(1 for row in rows if row.get("tcp_retrans"))
@@ -1083,8 +1086,9 @@ def posts_summary(ctx, measured, rows, odoo_log):
             f"{len(durations)} POSTs during the rounds: p50 "
             f"{statistics.median(durations) * 1000:.0f} ms, p95 "
             f"{percentile(durations, 0.95) * 1000:.0f} ms, sum "
-            f"{sum(durations):.2f} s; {failed} answered an error ({serial} "
-            f"serialization failures in Odoo's log), {retried} calls had their "
+            f"{sum(durations):.2f} s; {failed} answered an error; Odoo replayed "
+            f"{serial} gateway requests after a concurrency failure, sleeping "
+            f"{slept:.2f} s in all before the replays; {retried} calls had their "
             "`ringing` POST resent by the "
             f"flusher; {syn} calls' `ringing` POST had its connection's SYN sent "
             f"again and {retrans} its data retransmitted by TCP (Odoo's accept "

@@ -54,6 +54,16 @@ class GatewayConfig:
     # path). ``pool_dialer``: this process executes ``dial`` commands.
     pool_role: str = ""
     pool_dialer: bool = True
+    # ``host:port`` of the pool launcher's Odoo uplink (gateway/uplink.py) and
+    # this worker's number: the launcher sends this worker's events, gets
+    # the configuration and the commands for the whole pool. Empty: this
+    # process talks to Odoo itself.
+    pool_uplink: str = ""
+    pool_worker: int = 0
+    # the pool launcher holds the uplink (else every worker talks to Odoo),
+    # with this many POSTs at a time at most (Odoo's HTTP workers)
+    pool_shared_uplink: bool = True
+    pool_uplink_lanes: int = 2
     # Agent reservations shared with the other processes of the host
     # (gateway/ledger.py; the pool sets <spool_dir>/agents.sqlite3); empty:
     # this process only knows its own calls.

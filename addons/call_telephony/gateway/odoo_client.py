@@ -48,6 +48,7 @@ class OdooClient:
         self._sid_lock = threading.Lock()
         self._sid = None
         self._sid_due = 0.0  # monotonic time to open (or renew) it
+        self._sid_opening = False  # a thread is opening it
 
     @property
     def _session(self):
@@ -64,16 +65,22 @@ class OdooClient:
         request: Odoo then takes the database from the session instead of
         listing the databases, which took 8 of the 19 ms of an empty request
         here. The API key is still checked on every request. Opened on first
-        use and renewed every few hours; while it cannot be opened, requests
-        go without it."""
+        use and renewed every few hours, by one thread while the others go on
+        with the session they have (or none): while Odoo is away they do not
+        wait for that attempt to time out."""
         with self._sid_lock:
-            if time.monotonic() >= self._sid_due:
-                try:
-                    self._sid = self._open_session()[0]
-                    self._sid_due = time.monotonic() + SESSION_RENEW
-                except (OdooError, OdooUnavailable, KeyError, TypeError) as exc:
-                    _logger.debug("no Odoo session for the API requests: %s", exc)
-                    self._sid_due = time.monotonic() + SESSION_RETRY
+            if self._sid_opening or time.monotonic() < self._sid_due:
+                return self._sid
+            self._sid_opening = True
+        sid, renew = None, SESSION_RETRY
+        try:
+            sid, renew = self._open_session()[0], SESSION_RENEW
+        except (OdooError, OdooUnavailable, KeyError, TypeError) as exc:
+            _logger.debug("no Odoo session for the API requests: %s", exc)
+        with self._sid_lock:
+            self._sid_opening = False
+            self._sid = sid or self._sid
+            self._sid_due = time.monotonic() + renew
             return self._sid
 
     def _request(self, method, path, payload=None, params=None, timeout=None):
@@ -411,3 +418,73 @@ class CommandListener(threading.Thread):
                 message = note.get("message") or {}
                 if message.get("type") == "call_telephony/command":
                     self._dispatch(message.get("payload") or {})
+
+
+class ConfigPoller(threading.Thread):
+    """Fetches Odoo's configuration snapshot when it changes and hands it to
+    ``deliver(data)`` (which keeps the last one, so that calls go on with it
+    while Odoo is away)."""
+
+    def __init__(self, client, deliver, interval):
+        super().__init__(name="gateway-config", daemon=True)
+        self.client, self.deliver = client, deliver
+        self.interval = interval
+        self.version = None
+        self.wakeup = threading.Event()
+        self.stopping = threading.Event()
+        self.loaded = threading.Event()
+
+    def kick(self, version=None):
+        if version is None or str(version) != str(self.version):
+            self.wakeup.set()
+
+    def stop(self):
+        self.stopping.set()
+        self.wakeup.set()
+
+    def fetch(self):
+        data = self.client.get_config(since=self.version)
+        if data.get("changed", True) and "hotlines" in data:
+            self.deliver(data)
+            if self.version != data.get("version"):
+                _logger.info("configuration version %s loaded", data.get("version"))
+        self.version = data.get("version", self.version)
+        self.loaded.set()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                self.fetch()
+            except (OdooUnavailable, OdooError) as exc:
+                _logger.debug("configuration not refreshed: %s", exc)
+            except Exception:
+                _logger.exception("configuration poller")
+            self.wakeup.wait(self.interval)
+            self.wakeup.clear()
+
+
+class CommandPoller(threading.Thread):
+    """Without the websocket (blocked by a proxy, or ``--no-websocket``) the
+    pending commands are polled instead; each is executed once."""
+
+    def __init__(self, client, on_command, interval, seen=()):
+        super().__init__(name="gateway-command-poll", daemon=True)
+        self.client, self.on_command, self.interval = client, on_command, interval
+        self.stopping = threading.Event()
+        self.seen = set(seen)
+
+    def stop(self):
+        self.stopping.set()
+
+    def run(self):
+        while not self.stopping.wait(self.interval):
+            try:
+                commands = self.client.pending_commands()
+            except (OdooUnavailable, OdooError):
+                continue
+            for command in commands:
+                key = command.get("command_id")
+                if key and key in self.seen:
+                    continue
+                self.seen.add(key)
+                self.on_command(command)

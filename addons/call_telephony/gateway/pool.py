@@ -20,7 +20,9 @@ reserves an agent there before ringing it, so no two workers ring the same
 agent, and the queue strategies (longest idle, round robin, last agent)
 use the shared idle times and pointers. Only worker 1 executes
 ``dial`` commands (click-to-call, callbacks); every worker executes the
-commands about its own calls. The launcher restarts a process that died
+commands about its own calls. The launcher holds the pool's one Odoo
+uplink (gateway/uplink.py: the workers' events in shared POSTs, one
+configuration poller, one command listener). It restarts a process that died
 (bounded; the dead worker's reservations are freed at once, its pid being
 gone) and stops everything cleanly on SIGTERM/SIGINT: the workers first
 (they refuse new calls with 503, let live calls finish for
@@ -38,6 +40,8 @@ import time
 from pathlib import Path
 
 from .ledger import AgentLedger
+from .odoo_client import OdooClient
+from .uplink import PoolUplink
 
 _logger = logging.getLogger(__name__)
 
@@ -176,6 +180,7 @@ class Pool:
         self.ledger_path = self.root / "agents.sqlite3"
         self.members = []
         self.stopping = False
+        self.uplink = None  # the pool's one Odoo uplink (gateway/uplink.py)
 
     def worker_ports(self):
         base = self.first_port or self.config.sip_port + 100
@@ -212,6 +217,9 @@ class Pool:
             "CALL_GATEWAY_AGENT_LEDGER": cfg.agent_ledger or str(self.ledger_path),
             "CALL_GATEWAY_CONFIG_POLL_SECONDS": str(self._poll_seconds(index)),
         }
+        if self.uplink is not None:
+            env["CALL_GATEWAY_POOL_UPLINK"] = self.uplink.address
+            env["CALL_GATEWAY_POOL_WORKER"] = str(index)
         return Member(f"worker-{index}-{role}", args, env, "SIP gateway listening")
 
     def _poll_seconds(self, index):
@@ -225,6 +233,20 @@ class Pool:
         if index == 1 or not self.config.websocket:
             return seconds
         return seconds * IDLE_POLL_FACTOR
+
+    def spool_paths(self):
+        """{worker number: its spool file}"""
+        total = self.workers + self.surge_workers
+        return {i: self.root / f"w{i}" / "spool.sqlite3" for i in range(1, total + 1)}
+
+    def start_uplink(self):
+        """The pool's one Odoo uplink, before the workers that use it."""
+        cfg = self.config
+        if not (cfg.odoo_url and cfg.pool_shared_uplink):
+            return None
+        client = OdooClient(cfg.odoo_url, cfg.api_key, cfg.gateway_id, cfg.http_timeout)
+        self.uplink = PoolUplink(cfg, client, self.spool_paths()).start()
+        return self.uplink
 
     def build(self):
         line_ports, surge_ports = self.worker_ports()
@@ -272,6 +294,7 @@ class Pool:
             ledger.reset()
             ledger.close()
         log_dir = self.run_dir
+        self.start_uplink()
         self.build()
         front, first, *others = self.members
         # the first worker generates the shared prompts, then the others start
@@ -347,4 +370,8 @@ class Pool:
                     member.signal(signal.SIGKILL)
                     member.proc.wait(5)
                 _logger.info("%s exited (code %s)", member.name, member.proc.returncode)
+        if self.uplink is not None:
+            # what the workers spooled while stopping
+            self.uplink.stop()
+            self.uplink = None
         _logger.info("gateway pool stopped")

@@ -153,11 +153,11 @@ class PromptLibrary:
                     "synth 1.2 sine 440 sine 554 sine 659 channels 1 "
                     "fade q 0.1 1.2 0.3 vol 0.15 repeat 3"
                 )
-                tmp = target + ".tmp.wav"
+                tmp = self._scratch(target, "tmp")
                 self._sox(
                     ["-n", "-r", "8000", "-c", "1", "-b", "16", tmp, *chord.split()]
                 )
-                os.replace(target + ".tmp.wav", target)
+                os.replace(tmp, target)
         return target
 
     def duration(self, path):
@@ -178,9 +178,15 @@ class PromptLibrary:
     def _sox(self, args):
         subprocess.run(["sox", *args], check=True, capture_output=True, timeout=30)
 
+    @staticmethod
+    def _scratch(target, part):
+        """A work file of this process: the processes of a pool share the
+        prompt directory and may make the same prompt at the same time."""
+        return f"{target}.{os.getpid()}.{part}.wav"
+
     def _synthesise(self, text, lang, target):
-        raw = target + ".raw.wav"
-        tmp = target + ".tmp.wav"
+        raw = self._scratch(target, "raw")
+        tmp = self._scratch(target, "tmp")
         if not shutil.which("espeak-ng"):
             # no synthesiser: a short silence keeps the call flow working
             self._sox(

@@ -10,12 +10,14 @@
 repository's own ``tests/conftest.py``.)
 """
 
+import collections
 import fcntl
 import json
 import os
 import queue
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -271,6 +273,98 @@ def demo_config(gw_port, agent_port, backup_port=None, **hotline):
     }
 
 
+class PoolProcess:
+    """``python -m gateway --pool N`` in its own process group."""
+
+    def __init__(
+        self,
+        port,
+        spool,
+        snapshot,
+        workers,
+        surge_workers,
+        env=None,
+        odoo=("", None),
+    ):
+        """``port`` .. ``port + workers + surge_workers``: the front's and the
+        workers' SIP ports; ``snapshot``: JSON configuration file (no Odoo),
+        else ``odoo``: its URL and the gateway's API key."""
+        self.port, self.spool = port, spool
+        self.env = env or {}
+        rtp = rtp_block(POOL_RTP_SPACING * (workers + surge_workers + 1))
+        self.args = [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--pool",
+            str(workers),
+            "--surge-workers",
+            str(surge_workers),
+            "--sip-port",
+            str(port),
+            "--pool-port",
+            str(port + 1),
+            "--spool-dir",
+            str(spool),
+            "--rtp-port",
+            str(rtp),
+        ]
+        odoo_url, api_key = odoo
+        if snapshot:
+            self.args += ["--snapshot-file", str(snapshot)]
+        self.args += ["--odoo-url", odoo_url]
+        if api_key:
+            self.args += ["--api-key", api_key]
+        self.proc = None
+        self.log = spool.parent / "pool.log"
+
+    def start(self, timeout=120):
+        env = os.environ.copy()
+        env.update(
+            CALL_GATEWAY_PJSIP_LOG_LEVEL=os.environ.get("GW2_PJLOG", "0"),
+            CALL_GATEWAY_LOG_LEVEL="WARNING",
+        )
+        env.update(self.env)
+        with open(self.log, "wb") as fh:
+            self.proc = subprocess.Popen(
+                self.args,
+                cwd=str(PACKAGE_PARENT),
+                env=env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text(errors="replace")
+            if "gateway pool listening" in text:
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.3)
+        self.stop()
+        raise AssertionError("pool did not start:\n" + self.log.read_text()[-4000:])
+
+    def stop(self, timeout=60):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def outcomes(self):
+        calls = collections.defaultdict(set)
+        for path in sorted(self.spool.glob("w*/spool.sqlite3")):
+            db = sqlite3.connect(str(path))
+            try:
+                for call_id, kind in db.execute("SELECT call_id, kind FROM event"):
+                    calls[(path.parent.name, call_id)].add(kind)
+            finally:
+                db.close()
+        return calls
+
+
 class RecordingOdoo:
     """The Odoo half of the API, recording requests (gateway-logic tests)."""
 
@@ -287,6 +381,8 @@ class RecordingOdoo:
         self.with_sessions = False  # whether POST /session answers (else 404)
         self.sessions = []  # session ids handed out
         self.cookies = []  # Cookie header of each POST /events
+        self.posts = []  # (call id, seq) of the events of each POST /events
+        self.session_delay = 0.0  # seconds POST /session takes
         self.lock = threading.Lock()
         self.server = None
         self.seen = set()
@@ -347,8 +443,12 @@ class RecordingOdoo:
                 path = self.path
                 if path.endswith("/events"):
                     owner.cookies.append(self.headers.get("Cookie"))
+                    owner.posts.append(
+                        [(e["call_id"], e["seq"]) for e in body.get("events", [])]
+                    )
                     self._reply(200, owner.take_events(body))
                 elif path.endswith("/session") and owner.with_sessions:
+                    time.sleep(owner.session_delay)
                     with owner.lock:
                         owner.sessions.append(f"sid{len(owner.sessions) + 1}")
                         sid = owner.sessions[-1]

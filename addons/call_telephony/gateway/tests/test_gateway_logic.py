@@ -450,6 +450,7 @@ def test_client_sends_one_odoo_session_from_every_thread(tmp_path):
         assert server.cookies == [None]  # no session route: no cookie
         server.with_sessions = True
         client = OdooClient(server.url, API_KEY)
+        client.post_events([{"call_id": "o", "seq": 1, "type": "ringing"}])
         threads = [
             threading.Thread(
                 target=client.post_events,
@@ -462,11 +463,36 @@ def test_client_sends_one_odoo_session_from_every_thread(tmp_path):
         for thread in threads:
             thread.join(10)
         assert server.sessions == ["sid1"]
-        assert server.cookies[1:] == ["session_id=sid1"] * 4
+        assert server.cookies[1:] == ["session_id=sid1"] * 5
         # the websocket's session becomes the one of the requests
         sid, _path = client.open_session()
         client.post_events([{"call_id": "w", "seq": 1, "type": "ringing"}])
         assert server.cookies[-1] == f"session_id={sid}" == "session_id=sid2"
+    finally:
+        server.stop()
+
+
+def test_threads_do_not_wait_for_the_one_opening_the_session(tmp_path):
+    """While one thread opens the session (Odoo slow or away), the others
+    send their requests without it instead of waiting for that attempt."""
+    server = RecordingOdoo(http_port(), demo_config(1, 2)).start()
+    try:
+        server.with_sessions = True
+        server.session_delay = 2.0
+        client = OdooClient(server.url, API_KEY)
+        opener = threading.Thread(
+            target=client.post_events,
+            args=([{"call_id": "slow", "seq": 1, "type": "ringing"}],),
+        )
+        opener.start()
+        while not client._sid_opening:
+            time.sleep(0.01)
+        started = time.monotonic()
+        client.post_events([{"call_id": "fast", "seq": 1, "type": "ringing"}])
+        assert time.monotonic() - started < 1.0
+        opener.join(10)
+        assert [post[0][0] for post in server.posts] == ["fast", "slow"]
+        assert server.cookies == [None, "session_id=sid1"]
     finally:
         server.stop()
 

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +23,13 @@ import urllib.request
 import zoneinfo
 
 import pytest
-from gwtest_helpers import GatewayProcess, PhoneProcess, http_port, sip_port
+from gwtest_helpers import (
+    GatewayProcess,
+    PhoneProcess,
+    PoolProcess,
+    http_port,
+    sip_port,
+)
 
 pytestmark = [pytest.mark.odoo, pytest.mark.sip]
 
@@ -1045,6 +1052,88 @@ def test_agent_transfers_the_call_from_odoo_after_talking_to_a_colleague(e2e):
     e2e.hang_up(call_id)
     ended = e2e.last_cdr(lambda c: c["live_state"] == "ended")
     assert ended["agent_id"] == target and ended["outcome"] == "answered"
+
+
+# ---------------------------------------------------------------------------
+# gateway pool
+# ---------------------------------------------------------------------------
+@pytest.mark.skipif(
+    not (shutil.which("kamailio") or os.path.exists("/usr/sbin/kamailio")),
+    reason="kamailio not installed (apt-get install kamailio)",
+)
+def test_pool_workers_reach_odoo_through_the_launchers_one_uplink(e2e):
+    """A pool (Kamailio front, 2 line workers) on the same Odoo: two callers
+    at once land on the two workers, which never talk to Odoo themselves;
+    the launcher sends their events (one Odoo session for the pool), both
+    calls reach an agent in Odoo, and a hang-up clicked in Odoo for the
+    second worker's call travels over the launcher's websocket to it."""
+    front = sip_port(count=3)
+    pool = PoolProcess(
+        front,
+        e2e.tmp / "pool-spool",
+        None,
+        2,
+        0,
+        env={
+            "CALL_GATEWAY_GATEWAY_ID": "gwpool",
+            "CALL_GATEWAY_PROMPT_DIR": str(e2e.tmp / "prompts"),
+            "CALL_GATEWAY_LANGUAGE": "en",
+        },
+        odoo=(e2e.server.url, DEMO_KEY),
+    )
+    devices = (
+        "SELECT DISTINCT d.session_identifier FROM res_device_log d"
+        " JOIN res_users u ON u.id = d.user_id"
+        " WHERE d.id > %s AND u.login = 'call_gateway'"
+    )
+    mark = e2e.sql("SELECT coalesce(max(id), 0) FROM res_device_log")[0][0]
+    pool.start()
+    callers = {"p1": "13700000001", "p2": "13700000002"}
+    try:
+        for name, number in callers.items():
+            e2e.caller.call(name, f"sip:{HOTLINE}@127.0.0.1:{front}", number)
+        for name in callers:
+            e2e.caller.state(name, "CONFIRMED", 15)
+        time.sleep(0.8)  # the welcome prompt has started: barge in
+        for name in callers:
+            e2e.caller.send(cmd="dtmf", id=name, digits="1")
+        calls = e2e.wait_cdr(
+            lambda c: len(c) == 2 and all(x["live_state"] == "talking" for x in c),
+            "c.gateway = 'gwpool'",
+        )
+        assert all(call["agent_id"] for call in calls)
+        # each worker holds one of the calls
+        held = pool.outcomes()
+        assert sorted(worker for worker, _call in held) == ["w1", "w2"], held
+        second = next(call for worker, call in held if worker == "w2")
+        for worker in ("worker-1-line", "worker-2-line"):
+            log = (pool.spool / "front" / f"{worker}.log").read_text()
+            assert "Traceback" not in log, log[-3000:]
+        cdr = next(call for call in calls if call["call_ref"] == second)
+        e2e.rpc("admin", "call.cdr", "action_force_hangup", [cdr["id"]])
+        number = next(n for n in callers.values() if n == cdr["caller_number"])
+        name = next(k for k, v in callers.items() if v == number)
+        e2e.caller.state(name, "DISCONNECTED", 15)
+        e2e.wait_sql(
+            "SELECT state FROM call_gateway_command WHERE command = 'hangup'"
+            " ORDER BY id DESC LIMIT 1",
+            (),
+            lambda r: r and r[0][0] == "done",
+        )
+        other = next(k for k in callers if k != name)
+        e2e.caller.send(cmd="hangup", id=other)
+        e2e.caller.state(other, "DISCONNECTED", 10)
+        ended = e2e.wait_cdr(
+            lambda c: len(c) == 2 and all(x["live_state"] == "ended" for x in c),
+            "c.gateway = 'gwpool'",
+        )
+        assert {call["outcome"] for call in ended} == {"answered"}
+    finally:
+        pool.stop()
+        e2e.hang_up_everything()
+    # the launcher's sessions (API requests, command websocket), whatever
+    # the number of workers
+    assert len(e2e.sql(devices, (mark,))) == 2
 
 
 # ---------------------------------------------------------------------------

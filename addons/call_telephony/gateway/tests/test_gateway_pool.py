@@ -14,7 +14,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
@@ -23,11 +22,9 @@ from gateway.__main__ import worker_argv
 from gateway.config import GatewayConfig
 from gateway.pool import IDLE_POLL_FACTOR, Pool, render_front
 from gwtest_helpers import (
-    PACKAGE_PARENT,
-    POOL_RTP_SPACING,
     PhoneProcess,
+    PoolProcess,
     demo_config,
-    rtp_block,
     sip_port,
 )
 
@@ -97,84 +94,6 @@ def test_front_configuration_is_valid(tmp_path):
         [kamailio, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30
     )
     assert check.returncode == 0, check.stderr[-2000:]
-
-
-class PoolProcess:
-    def __init__(self, port, spool, snapshot, workers, surge_workers, env=None):
-        """``port`` .. ``port + workers + surge_workers``: the front's and the
-        workers' SIP ports."""
-        self.port, self.spool = port, spool
-        self.env = env or {}
-        rtp = rtp_block(POOL_RTP_SPACING * (workers + surge_workers + 1))
-        self.args = [
-            sys.executable,
-            "-m",
-            "gateway",
-            "--pool",
-            str(workers),
-            "--surge-workers",
-            str(surge_workers),
-            "--sip-port",
-            str(port),
-            "--pool-port",
-            str(port + 1),
-            "--spool-dir",
-            str(spool),
-            "--rtp-port",
-            str(rtp),
-            "--snapshot-file",
-            str(snapshot),
-            "--odoo-url",
-            "",
-        ]
-        self.proc = None
-        self.log = spool.parent / "pool.log"
-
-    def start(self, timeout=120):
-        env = os.environ.copy()
-        env.update(
-            CALL_GATEWAY_PJSIP_LOG_LEVEL=os.environ.get("GW2_PJLOG", "0"),
-            CALL_GATEWAY_LOG_LEVEL="WARNING",
-        )
-        env.update(self.env)
-        with open(self.log, "wb") as fh:
-            self.proc = subprocess.Popen(
-                self.args,
-                cwd=str(PACKAGE_PARENT),
-                env=env,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log.read_text(errors="replace")
-            if "gateway pool listening" in text:
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.3)
-        self.stop()
-        raise AssertionError("pool did not start:\n" + self.log.read_text()[-4000:])
-
-    def stop(self, timeout=60):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def outcomes(self):
-        calls = collections.defaultdict(set)
-        for path in sorted(self.spool.glob("w*/spool.sqlite3")):
-            db = sqlite3.connect(str(path))
-            try:
-                for call_id, kind in db.execute("SELECT call_id, kind FROM event"):
-                    calls[(path.parent.name, call_id)].add(kind)
-            finally:
-                db.close()
-        return calls
 
 
 @needs_kamailio

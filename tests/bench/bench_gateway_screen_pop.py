@@ -13,7 +13,9 @@ Real parts only, over loopback:
   and never answer (one process serves 4 agent URIs by user part: the wheel's
   4 SIP legs per process);
 * the gateway pool ``python -m gateway --pool N`` (Kamailio front on one
-  public port, N line workers + surge workers behind it);
+  public port, N line workers + surge workers behind it); the launcher
+  talks to Odoo for the pool (``gateway/uplink.py``, ``--lanes`` POSTs at a
+  time), or with ``--uplink workers`` every worker on its own;
 * callers: pjsua2 phone processes (4 calls each) placing every call of a
   round at the same instant through the front; each round the callers hang
   up once the cards arrived (or after ``--card-timeout``).
@@ -44,7 +46,8 @@ Run (as root for the capture)::
 
     source setup/common.sh; ensure_venv; ensure_postgres; find_odoo
     $PYTHON tests/bench/bench_gateway_screen_pop.py --source-db <db> \\
-        [--calls 30 --rounds 3 --workers 16 --port-base 32000 \\
+        [--calls 30 --rounds 3 --workers 16 --uplink shared --lanes 2 \\
+         --port-base 32000 \\
          --http-port 18571 --gevent-port 18581 --db-prefix w_gw_pop]
 
 ``<db>``: call_telephony installed with demo data and up to date (not
@@ -403,6 +406,8 @@ def start_pool(tmp, args, url):
         os.environ,
         CALL_GATEWAY_PJSIP_LOG_LEVEL="0",
         CALL_GATEWAY_LOG_LEVEL="WARNING",
+        CALL_GATEWAY_POOL_SHARED_UPLINK="1" if args.uplink == "shared" else "0",
+        CALL_GATEWAY_POOL_UPLINK_LANES=str(args.lanes),
     )
     front = args.port_base
     cmd = [
@@ -595,7 +600,7 @@ def settle(ctx, timeout=40):
 
 # -- replay: the rounds' events through the gateway's own flusher, no SIP ----
 REPLAY_MODES = (
-    ("one flusher per worker, 30 ms coalescing (as now)", True, 0.03),
+    ("one flusher per worker, 30 ms coalescing", True, 0.03),
     ("one flusher per worker, no coalescing", True, 0.0),
     ("one flusher for the whole pool, 30 ms coalescing", False, 0.03),
     ("one flusher for the whole pool, no coalescing", False, 0.0),
@@ -937,7 +942,8 @@ def report(ctx, results, odoo_log):
         f"{ctx['calls']} calls at the same instant through ONE SIP port: the Kamailio "
         f"front of `python -m gateway --pool {ctx['workers']} --surge-workers "
         f"{ctx['surge_workers']}` → line workers (4 SIP legs each: 2 ringing calls) "
-        "→ `incoming`/`queued`/`ringing` events over HTTP → Odoo 18 multi-worker "
+        f"→ `incoming`/`queued`/`ringing` events over HTTP ({uplink_words(ctx)}) "
+        "→ Odoo 18 multi-worker "
         f"(`--workers {ctx['odoo_workers']}` + gevent websocket worker) on a copy of a "
         "demo database, IVR off → `call_telephony/ring` bus message → the websocket "
         f"of the rung agent ({ctx['calls']} agent users, each logged in with its own "
@@ -1106,6 +1112,12 @@ def posts_summary(ctx, measured, rows, odoo_log):
     return lines
 
 
+def uplink_words(ctx):
+    if ctx["uplink"] == "shared":
+        return f"the launcher's one Odoo uplink, {ctx['lanes']} POSTs at a time at most"
+    return f"{ctx['workers']} workers, each POSTs on its own"
+
+
 def findings(ctx, results, replayed):
     """The few numbers that say where the time goes, in words."""
     measured = [r for r in results if not r["label"].startswith("warm")]
@@ -1129,14 +1141,13 @@ def findings(ctx, results, replayed):
         "### Findings",
         "",
         f"* Per round, the pool sent {posts:.0f} events POSTs to Odoo before the "
-        f"last card ({ctx['workers']} workers, each POSTs on its own); Odoo spent "
+        f"last card ({uplink_words(ctx)}); Odoo spent "
         f"{busy:.1f} s on the ones it answered in that span (median), i.e. "
         f"{busy / ctx['odoo_workers']:.1f} s per HTTP worker for a round whose last "
         f"card came after {span:.1f} s: the cards wait in Odoo's request queue.",
         f"* {len(waited)} of {len(rows)} calls had their `ringing` wait more than "
-        "60 ms for its POST: a worker's flusher sends one POST at a time, so the "
-        "`ringing` that missed the first POST (sent 30 ms after `incoming`) "
-        "waits for that POST's answer, then queues again in Odoo.",
+        "60 ms for its POST: a flusher sends one POST at a time, so a "
+        "`ringing` that missed the POST under way waits for its answer.",
     ]
     windows = [(r["start"], r["settled"]) for r in measured]
     log = ctx["tmp"] / "odoo.log"
@@ -1151,8 +1162,13 @@ def findings(ctx, results, replayed):
     if polls:
         lines.append(
             f"* The workers' polls cost Odoo {polls:.0f} s against {events:.0f} s for "
-            "the events themselves over the same rounds: every worker polls "
-            "`/config` (and here `/commands`) on its own every 5 s."
+            "the events themselves over the same rounds: "
+            + (
+                "the launcher polls `/config` (and here `/commands`) for the pool."
+                if ctx["uplink"] == "shared"
+                else "every worker polls `/config` (and here `/commands`) on its "
+                "own every 5 s."
+            )
         )
     if syn:
         lines.append(
@@ -1176,7 +1192,7 @@ def findings(ctx, results, replayed):
         lines.append(
             "* Replayed without SIP, the same events through ONE flusher for the "
             f"whole pool gave p50 {p50[2]:.0f} / p95 {p95[2]:.0f} ms against "
-            f"{p50[0]:.0f} / {p95[0]:.0f} ms with one flusher per worker (as now): "
+            f"{p50[0]:.0f} / {p95[0]:.0f} ms with one flusher per worker: "
             "fewer, larger POSTs. Without the 30 ms coalescing: "
             f"{p50[1]:.0f} / {p95[1]:.0f} ms per worker, {p50[3]:.0f} / "
             f"{p95[3]:.0f} ms for one flusher."
@@ -1246,6 +1262,7 @@ def run(args):
         "front": base, "front_uri": f"sip:{HOTLINE}@127.0.0.1:{base}",
         "numbers": [f"1391000{i:04d}" for i in range(args.calls)],
         "card_timeout": args.card_timeout, "nice": args.nice,
+        "uplink": args.uplink, "lanes": args.lanes,
     }  # fmt: skip
     rounds = []
     try:
@@ -1342,6 +1359,15 @@ def main():
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--surge-workers", type=int, default=1)
     parser.add_argument("--odoo-workers", type=int, default=2)
+    parser.add_argument(
+        "--uplink",
+        choices=("shared", "workers"),
+        default="shared",
+        help="the launcher talks to Odoo for the pool (default), or every worker",
+    )
+    parser.add_argument(
+        "--lanes", type=int, default=2, help="shared uplink: POSTs at a time"
+    )
     parser.add_argument("--card-timeout", type=float, default=15.0)
     parser.add_argument(
         "--nice",

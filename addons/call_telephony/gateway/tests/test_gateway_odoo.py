@@ -1111,15 +1111,38 @@ def test_pool_workers_reach_odoo_through_the_launchers_one_uplink(e2e):
             assert "Traceback" not in log, log[-3000:]
         cdr = next(call for call in calls if call["call_ref"] == second)
         e2e.rpc("admin", "call.cdr", "action_force_hangup", [cdr["id"]])
-        number = next(n for n in callers.values() if n == cdr["caller_number"])
-        name = next(k for k, v in callers.items() if v == number)
-        e2e.caller.state(name, "DISCONNECTED", 15)
+        gone = e2e.caller.wait(
+            lambda e: (
+                e["event"] == "state"
+                and e.get("id") in callers
+                and e.get("state") == "DISCONNECTED"
+            ),
+            15,
+        )
+        name = gone["id"]
         e2e.wait_sql(
             "SELECT state FROM call_gateway_command WHERE command = 'hangup'"
             " ORDER BY id DESC LIMIT 1",
             (),
             lambda r: r and r[0][0] == "done",
         )
+        # the second worker's call only: the other caller still talks
+        time.sleep(0.5)
+        e2e.caller.drain()
+        assert not [
+            e
+            for e in e2e.caller.events
+            if e.get("id") != name
+            and e.get("state") == "DISCONNECTED"
+            and e.get("id") in callers
+        ]
+        states = e2e.wait_cdr(
+            lambda c: {x["call_ref"]: x["live_state"] for x in c}[second] == "ended",
+            "c.gateway = 'gwpool'",
+        )
+        assert [x["live_state"] for x in states if x["call_ref"] != second] == [
+            "talking"
+        ]
         other = next(k for k in callers if k != name)
         e2e.caller.send(cmd="hangup", id=other)
         e2e.caller.state(other, "DISCONNECTED", 10)

@@ -116,7 +116,15 @@ find_odoo() {
     fi
     ODOO_ADDONS="$ODOO_HOME/odoo/addons"
     [ -d "$ODOO_HOME/addons" ] && ODOO_ADDONS="$ODOO_HOME/addons,$ODOO_ADDONS"
-    ODOO_CMD=("$PYTHON" -c 'import sys, odoo.cli; sys.argv[0] = "odoo"; odoo.cli.main()')
+    # a real script path: with --workers N the prefork server runs
+    # sys.argv[0] again for its gevent (websocket) worker
+    if [ -f "$ODOO_HOME/odoo-bin" ]; then
+        ODOO_CMD=("$PYTHON" "$ODOO_HOME/odoo-bin")
+    elif command -v odoo >/dev/null 2>&1; then
+        ODOO_CMD=("$PYTHON" "$(command -v odoo)")
+    else
+        ODOO_CMD=("$PYTHON" -c 'import sys, odoo.cli; sys.argv[0] = "odoo"; odoo.cli.main()')
+    fi
     export PYTHONPATH="$ODOO_HOME${PYTHONPATH:+:$PYTHONPATH}"
     return 0
 }

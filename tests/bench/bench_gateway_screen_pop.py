@@ -46,7 +46,7 @@ Run (as root for the capture)::
 
     source setup/common.sh; ensure_venv; ensure_postgres; find_odoo
     $PYTHON tests/bench/bench_gateway_screen_pop.py --source-db <db> \\
-        [--calls 30 --rounds 3 --workers 16 --uplink shared --lanes 2 \\
+        [--calls 30 --rounds 3 --workers 16 --uplink shared --lanes 1 \\
          --port-base 32000 \\
          --http-port 18571 --gevent-port 18581 --db-prefix w_gw_pop]
 
@@ -1104,7 +1104,7 @@ def posts_summary(ctx, measured, rows, odoo_log):
     if polls:
         span = sum(b - a for a, b in windows)
         lines.append(
-            f"Meanwhile the workers' polls (`GET /config` every 5 s, and "
+            f"Meanwhile the polls (`GET /config` every 5 s, and "
             f"`GET /commands` every 5 s as they run with `--no-websocket`: Odoo's "
             f"websocket is on the gevent port) took {len(polls) / span:.1f} "
             f"requests/s and {sum(polls):.2f} s of Odoo time."
@@ -1161,7 +1161,7 @@ def findings(ctx, results, replayed):
     )
     if polls:
         lines.append(
-            f"* The workers' polls cost Odoo {polls:.0f} s against {events:.0f} s for "
+            f"* The polls cost Odoo {polls:.0f} s against {events:.0f} s for "
             "the events themselves over the same rounds: "
             + (
                 "the launcher polls `/config` (and here `/commands`) for the pool."
@@ -1366,7 +1366,7 @@ def main():
         help="the launcher talks to Odoo for the pool (default), or every worker",
     )
     parser.add_argument(
-        "--lanes", type=int, default=2, help="shared uplink: POSTs at a time"
+        "--lanes", type=int, default=1, help="shared uplink: POSTs at a time"
     )
     parser.add_argument("--card-timeout", type=float, default=15.0)
     parser.add_argument(

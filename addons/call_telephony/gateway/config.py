@@ -31,6 +31,9 @@ class GatewayConfig:
     odoo_url: str = "http://127.0.0.1:8069"
     api_key: str = ""
     websocket: bool = True
+    # Odoo's websocket when it is not at odoo_url (multi-worker Odoo without
+    # a proxy: its gevent port, e.g. ws://127.0.0.1:8072)
+    websocket_url: str = ""
     config_poll_seconds: float = 5.0
     http_timeout: float = 5.0
     # Local
@@ -63,7 +66,7 @@ class GatewayConfig:
     # the pool launcher holds the uplink (else every worker talks to Odoo),
     # with this many POSTs at a time at most (Odoo's HTTP workers)
     pool_shared_uplink: bool = True
-    pool_uplink_lanes: int = 2
+    pool_uplink_lanes: int = 1
     # Agent reservations shared with the other processes of the host
     # (gateway/ledger.py; the pool sets <spool_dir>/agents.sqlite3); empty:
     # this process only knows its own calls.

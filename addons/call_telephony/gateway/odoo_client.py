@@ -332,10 +332,13 @@ class CommandListener(threading.Thread):
     hands each payload to ``on_command``. Reconnects with backoff; after each
     (re)connection fetches the commands still pending."""
 
-    def __init__(self, client, on_command, seen=()):
+    def __init__(self, client, on_command, seen=(), websocket_url=""):
         super().__init__(name="gateway-commands", daemon=True)
         self.client = client
         self.on_command = on_command
+        # Odoo's websocket, when not on its HTTP address (multi-worker mode
+        # without a proxy: the gevent port, e.g. ws://127.0.0.1:8072)
+        self.websocket_url = websocket_url.rstrip("/")
         self.stopping = threading.Event()
         self.last_id = 0
         self.connected = threading.Event()
@@ -369,7 +372,7 @@ class CommandListener(threading.Thread):
         while not self.stopping.is_set():
             try:
                 sid, path = self.client.open_session()
-                url = "ws" + self.client.url[4:] + path
+                url = (self.websocket_url or "ws" + self.client.url[4:]) + path
                 ws = websocket.create_connection(
                     url,
                     header=[f"Cookie: session_id={sid}"],
@@ -398,6 +401,17 @@ class CommandListener(threading.Thread):
                 self._ws = None
             self.stopping.wait(delay)
             delay = min(delay * 2, 10.0)
+            self._poll_while_down()
+
+    def _poll_while_down(self):
+        """The commands sent while the websocket is down still run."""
+        if self.stopping.is_set():
+            return
+        try:
+            for payload in self.client.pending_commands():
+                self._dispatch(payload)
+        except (OdooError, OdooUnavailable) as exc:
+            _logger.debug("pending commands not fetched: %s", exc)
 
     def _read(self, ws):
         ws.settimeout(60)

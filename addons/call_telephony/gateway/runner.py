@@ -94,7 +94,9 @@ class Gateway:
         # a restarted gateway does not run the commands it took again
         taken = self.spool.command_ids()
         if self.config.websocket:
-            self.listener = CommandListener(self.client, engine.on_command, taken)
+            self.listener = CommandListener(
+                self.client, engine.on_command, taken, self.config.websocket_url
+            )
         else:
             self.listener = CommandPoller(
                 self.client,
@@ -119,7 +121,7 @@ class Gateway:
         engine.config_refresh = link.refresh
         self.listener = link
         link.start()
-        if not link.loaded.wait(UPLINK_CONFIG_WAIT):
+        if not (link.loaded.wait(UPLINK_CONFIG_WAIT) and self.received):
             _logger.warning(
                 "no configuration from the pool launcher yet: using the last one"
             )

@@ -206,10 +206,10 @@ class PoolUplink:
     """The pool's one Odoo client, configuration poller and command listener,
     and its flushers, serving the workers through an :class:`UplinkServer`.
 
-    ``pool_uplink_lanes`` flushers each send the events of their share of
-    the workers (worker number modulo the lanes), one POST at a time: so as
-    many POSTs as Odoo has HTTP workers may run side by side, and a call's
-    events, all in one worker's spool, stay in order."""
+    ``pool_uplink_lanes`` flushers (1 by default) each send the events of
+    their share of the workers (worker number modulo the lanes), one POST at
+    a time: that many POSTs may run side by side, and a call's events, all
+    in one worker's spool, stay in order."""
 
     def __init__(self, config, client, spool_paths):
         self.config, self.client = config, client
@@ -236,7 +236,9 @@ class PoolUplink:
         ]
         taken = set().union(*(spool.command_ids() for spool in self.spools))
         if config.websocket:
-            self.listener = CommandListener(client, self._on_command, taken)
+            self.listener = CommandListener(
+                client, self._on_command, taken, config.websocket_url
+            )
         else:
             self.listener = CommandPoller(
                 client, self._on_command, max(config.config_poll_seconds, 0.5), taken
@@ -273,8 +275,8 @@ class PoolUplink:
 
     # -- from the workers ---------------------------------------------------
     def _on_hello(self, worker):
-        if self.snapshot is not None:
-            self.server.send(worker, {"op": "config", "data": self.snapshot})
+        # None: no configuration yet (Odoo away), do not wait for it
+        self.server.send(worker, {"op": "config", "data": self.snapshot})
 
     def _on_message(self, worker, message):
         op = message.get("op")
@@ -315,7 +317,8 @@ class UplinkLink(threading.Thread):
             on_result,
             on_command,
         )
-        self.loaded = threading.Event()  # a configuration arrived
+        # the launcher sent its configuration (or said it has none yet)
+        self.loaded = threading.Event()
         self.connected = threading.Event()
         self.stopping = threading.Event()
         self._sock = None
@@ -376,7 +379,8 @@ class UplinkLink(threading.Thread):
         op = message.get("op")
         try:
             if op == "config":
-                self.on_config(message["data"])
+                if message["data"] is not None:
+                    self.on_config(message["data"])
                 self.loaded.set()
             elif op == "result":
                 self.on_result({"call_id": message["call_id"]}, message["result"])

@@ -13,7 +13,12 @@ from gateway import acd, blacklist, dialogs, media
 from gateway.__main__ import build_config, parse_args
 from gateway.config import DEMO_API_KEY, GatewayConfig
 from gateway.engine import Engine
-from gateway.odoo_client import Flusher, OdooClient, OdooUnavailable
+from gateway.odoo_client import (
+    CommandListener,
+    Flusher,
+    OdooClient,
+    OdooUnavailable,
+)
 from gateway.snapshot import BlacklistEntry, Snapshot
 from gateway.spool import Spool
 from gwtest_helpers import API_KEY, RecordingOdoo, demo_config, http_port
@@ -493,6 +498,33 @@ def test_threads_do_not_wait_for_the_one_opening_the_session(tmp_path):
         opener.join(10)
         assert [post[0][0] for post in server.posts] == ["fast", "slow"]
         assert server.cookies == [None, "session_id=sid1"]
+    finally:
+        server.stop()
+
+
+def test_commands_still_run_while_the_websocket_cannot_connect(tmp_path):
+    """Odoo's websocket unreachable (multi-worker Odoo without a proxy, say):
+    the listener fetches the pending commands between its attempts, and
+    runs each once."""
+    server = RecordingOdoo(http_port(), demo_config(1, 2)).start()
+    try:
+        server.with_sessions = True  # its websocket URL answers plain HTTP
+        server.commands.append(
+            {"command_id": "cmd-9", "command": "hangup", "call_id": "x"}
+        )
+        ran = []
+        listener = CommandListener(
+            OdooClient(server.url, API_KEY, timeout=1), ran.append
+        )
+        listener.start()
+        deadline = time.monotonic() + 10
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [c["command_id"] for c in ran] == ["cmd-9"]
+        time.sleep(3.5)  # more attempts: not run again
+        assert len(ran) == 1
+        assert not listener.connected.is_set()
+        listener.stop()
     finally:
         server.stop()
 

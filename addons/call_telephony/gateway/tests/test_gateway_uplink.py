@@ -101,7 +101,6 @@ def test_pool_uplink_sends_the_workers_events_together_and_answers_each_worker(
             "websocket": False,
             "config_poll_seconds": 1,
             "spool_dir": str(tmp_path),
-            "pool_uplink_lanes": 1,
         },
     )
     paths = {n: tmp_path / f"w{n}" / "spool.sqlite3" for n in (1, 2)}
@@ -173,9 +172,13 @@ def test_uplink_lanes_post_side_by_side_each_for_its_workers(tmp_path):
     config = GatewayConfig.load(
         None,
         env={},
-        overrides={"odoo_url": server.url, "api_key": API_KEY, "websocket": False},
+        overrides={
+            "odoo_url": server.url,
+            "api_key": API_KEY,
+            "websocket": False,
+            "pool_uplink_lanes": 2,
+        },
     )
-    assert config.pool_uplink_lanes == 2
     paths = {n: tmp_path / f"w{n}" / "spool.sqlite3" for n in (1, 2, 3, 4)}
     uplink = PoolUplink(config, OdooClient(server.url, API_KEY), paths).start()
     workers = []
@@ -249,3 +252,41 @@ def test_link_connects_once_the_launcher_listens():
         link.stop()
         if server is not None:
             server.stop()
+
+
+def test_workers_do_not_wait_for_a_configuration_odoo_cannot_give_yet(tmp_path):
+    """Odoo is not up when the pool starts: a worker hears at once that the
+    launcher has no configuration (it goes on with the one in its spool),
+    and gets Odoo's as soon as the launcher could fetch it."""
+    port = http_port()
+    server = RecordingOdoo(port, demo_config(1, 2))  # not started yet
+    config = GatewayConfig.load(
+        None,
+        env={},
+        overrides={
+            "odoo_url": server.url,
+            "api_key": API_KEY,
+            "websocket": False,
+            "config_poll_seconds": 0.5,
+            "http_timeout": 1,
+        },
+    )
+    paths = {1: tmp_path / "w1" / "spool.sqlite3"}
+    uplink = PoolUplink(config, OdooClient(server.url, API_KEY, timeout=1), paths)
+    uplink.start()
+    worker = None
+    try:
+        started = time.monotonic()
+        worker = Worker(tmp_path, 1, uplink.address).connect()
+        assert time.monotonic() - started < 3
+        assert worker.configs == []
+        server.start()
+        assert wait(lambda: worker.configs, timeout=10)
+        assert worker.configs[-1]["version"] == 1
+    finally:
+        if worker is not None:
+            worker.link.stop()
+        uplink.stop(drain=1)
+        if worker is not None:
+            worker.spool.close()
+        server.stop()

@@ -16,10 +16,6 @@ Results: tests/bench/results/gateway.md (section "Surge through the pool").
 import argparse
 import collections
 import json
-import os
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,11 +27,9 @@ sys.path.insert(0, str(ROOT / "addons" / "call_telephony"))
 
 from bench_gateway_common import stop_all, write_section  # noqa: E402
 from gwtest_helpers import (  # noqa: E402
-    PACKAGE_PARENT,
-    POOL_RTP_SPACING,
     PhoneProcess,
+    PoolProcess,
     demo_config,
-    rtp_block,
     sip_port,
 )
 
@@ -71,67 +65,6 @@ def pool_config(agents, front, agent_ports):
     return config
 
 
-def start_pool(tmp, workers, surge_workers, snapshot, front):
-    """Kamailio on ``front``, the workers on ``front + 1`` ..."""
-    rtp = rtp_block(POOL_RTP_SPACING * (workers + surge_workers + 1))
-    log = tmp / "pool.log"
-    env = os.environ.copy()
-    env.update(
-        CALL_GATEWAY_PJSIP_LOG_LEVEL="0",
-        CALL_GATEWAY_LOG_LEVEL="WARNING",
-        CALL_GATEWAY_LANGUAGE="zh",
-    )
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "--pool",
-                str(workers),
-                "--surge-workers",
-                str(surge_workers),
-                "--sip-port",
-                str(front),
-                "--pool-port",
-                str(front + 1),
-                "--spool-dir",
-                str(tmp / "spool"),
-                "--rtp-port",
-                str(rtp),
-                "--snapshot-file",
-                str(snapshot),
-                "--odoo-url",
-                "",
-            ],
-            cwd=str(PACKAGE_PARENT),
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if "gateway pool listening" in log.read_text(errors="replace"):
-            return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("pool did not start:\n" + log.read_text()[-3000:])
-
-
-def outcomes(spool_root):
-    calls = collections.defaultdict(set)
-    for path in sorted(Path(spool_root).glob("w*/spool.sqlite3")):
-        db = sqlite3.connect(str(path))
-        try:
-            for call_id, kind in db.execute("SELECT call_id, kind FROM event"):
-                calls[(path.parent.name, call_id)].add(kind)
-        finally:
-            db.close()
-    return calls
-
-
 def hang_up_talks(agent, done, talk=2.0):
     agent.drain()
     for e in agent.events:
@@ -154,7 +87,15 @@ def run(total, seconds, workers, surge_workers, agents_count, callers_count):
     phones, pool = [], None
     try:
         started_setup = time.monotonic()
-        pool = start_pool(tmp, workers, surge_workers, snapshot, front)
+        # Kamailio on ``front``, the workers on ``front + 1`` ...
+        pool = PoolProcess(
+            front,
+            tmp / "spool",
+            snapshot,
+            workers,
+            surge_workers,
+            env={"CALL_GATEWAY_LANGUAGE": "zh"},
+        ).start(timeout=300)
         setup_seconds = time.monotonic() - started_setup
         agents = [
             PhoneProcess(
@@ -202,13 +143,9 @@ def run(total, seconds, workers, surge_workers, agents_count, callers_count):
                 why[f"refused, SIP {ends[0] if ends else '- (no final answer)'}"] += 1
     finally:
         stop_all(phones)
-        if pool is not None and pool.poll() is None:
-            pool.send_signal(signal.SIGTERM)
-            try:
-                pool.wait(90)
-            except subprocess.TimeoutExpired:
-                pool.kill()
-    per_call = outcomes(tmp / "spool")
+        if pool is not None:
+            pool.stop(timeout=90)
+    per_call = pool.outcomes()
     kinds, unrecorded = collections.Counter(), 0
     by_role = collections.Counter()
     for (worker, _call), events in per_call.items():

@@ -246,15 +246,21 @@ class ResPartner(models.Model):
         return caller_id_variants(number, region)
 
     @api.model
-    def call_caller_card(self, number):
+    def call_caller_card(self, number, partners=None):
         """Everything an agent needs when ``number`` calls (JSON-able dict).
 
         :param number: the caller ID as received
+        :param partners: the customers having ``number``, when the caller
+            looked them up already (with the same rights), most recent order
+            first
         :return: ``{"number", "e164", "partners": [...]}``, partners most recent
             order first
         """
         variants = self._call_number_variants(number)
-        partners = self._call_search_by_e164(variants) if variants else self.browse()
+        if partners is None:
+            partners = (
+                self._call_search_by_e164(variants) if variants else self.browse()
+            )
         return {
             "number": number,
             "e164": variants[0] if variants else False,

@@ -52,7 +52,7 @@ class CallBlacklist(models.Model):
     @api.model
     def _find_block(self, number):
         """The active entry blocking ``number``, or an empty recordset."""
-        entries = self.search(self._active_domain())
+        entries = self.search_fetch(self._active_domain(), ["number_digits", "match"])
         rows = [
             {"id": e.id, "number": e.number_digits, "match": e.match} for e in entries
         ]

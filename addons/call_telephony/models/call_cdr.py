@@ -431,7 +431,7 @@ class CallCdr(models.Model):
                 "company_id": hotline.company_id.id or self.env.company.id,
             }
         )
-        self._cache_caller_card()
+        self._cache_caller_card(partners)
         block = (
             self.env["call.blacklist"].sudo()._find_block(caller) if caller else None
         )
@@ -952,10 +952,14 @@ class CallCdr(models.Model):
             "card": card,
         }
 
-    def _cache_caller_card(self):
+    def _cache_caller_card(self, customers=None):
         """Compute the caller card once, when the call comes in, and keep it
         on the call with the customers and orders it shows, so that ringing
-        an agent only checks that the agent may read them."""
+        an agent only checks that the agent may read them.
+
+        :param customers: the customers of the caller's number, found with
+            ``sudo`` (not looked up again)
+        """
         self.ensure_one()
         number = self._ring_number()
         company = self.company_id
@@ -967,7 +971,10 @@ class CallCdr(models.Model):
             .with_company(company)
             .with_context(allowed_company_ids=company.ids)
         )
-        card = self._card_with_member(partners.call_caller_card(number), partners)
+        found = None if customers is None else partners.browse(customers.ids)
+        card = self._card_with_member(
+            partners.call_caller_card(number, partners=found), partners
+        )
         order_ids = [
             order["id"]
             for partner in card["partners"]
@@ -1077,13 +1084,14 @@ class CallCdr(models.Model):
         forms = list(number_forms(number))
         if not forms:
             return self.env["call.agent"]
-        last = self.search(
+        last = self.search_fetch(
             [
                 ("caller_digits", "in", forms),
                 ("agent_id", "!=", False),
                 ("answer_time", "!=", False),
                 ("id", "!=", self.id),
             ],
+            ["agent_id"],
             order="answer_time desc",
             limit=1,
         )

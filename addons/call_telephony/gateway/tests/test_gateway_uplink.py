@@ -50,6 +50,45 @@ class Worker:
         self.link.kick()
 
 
+class Launcher:
+    """The launcher's uplink for the workers ``numbers`` on a recording Odoo
+    (started unless ``odoo_up`` is false), and the workers connected to it;
+    everything stopped on exit."""
+
+    def __init__(self, tmp_path, numbers, odoo_up=True, **settings):
+        self.tmp_path = tmp_path
+        self.server = RecordingOdoo(http_port(), demo_config(1, 2))
+        if odoo_up:
+            self.server.start()
+        overrides = {"odoo_url": self.server.url, "api_key": API_KEY}
+        overrides.update(websocket=False, http_timeout=1, **settings)
+        config = GatewayConfig.load(None, env={}, overrides=overrides)
+        self.paths = {n: tmp_path / f"w{n}" / "spool.sqlite3" for n in numbers}
+        client = OdooClient(self.server.url, API_KEY, timeout=1)
+        self.uplink = PoolUplink(config, client, self.paths)
+        self.workers = []
+
+    def start(self):
+        self.uplink.start()
+        return self
+
+    def connect(self, number):
+        worker = Worker(self.tmp_path, number, self.uplink.address).connect()
+        self.workers.append(worker)
+        return worker
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        for worker in self.workers:
+            worker.link.stop()
+        self.uplink.stop(drain=1)
+        for worker in self.workers:
+            worker.spool.close()
+        self.server.stop()
+
+
 def test_merged_spool_keeps_each_workers_order_and_marks_events_in_their_spool(
     tmp_path,
 ):
@@ -90,29 +129,15 @@ def test_pool_uplink_sends_the_workers_events_together_and_answers_each_worker(
     configuration is fetched once and pushed to every worker (at connection,
     and again when a worker asks for it); a command reaches every worker
     once; a restarted worker gets the configuration when it reconnects."""
-    server = RecordingOdoo(http_port(), demo_config(1, 2)).start()
-    server.with_sessions = True
-    config = GatewayConfig.load(
-        None,
-        env={},
-        overrides={
-            "odoo_url": server.url,
-            "api_key": API_KEY,
-            "websocket": False,
-            "config_poll_seconds": 1,
-            "spool_dir": str(tmp_path),
-        },
-    )
-    paths = {n: tmp_path / f"w{n}" / "spool.sqlite3" for n in (1, 2)}
-    uplink = PoolUplink(config, OdooClient(server.url, API_KEY), paths)
-    # the workers spool while the launcher is not there yet
-    early = Spool(str(paths[2]))
-    early.append("z", "ended")
-    early.close()
-    uplink.start()
-    workers = []
-    try:
-        workers = [Worker(tmp_path, n, uplink.address).connect() for n in (1, 2)]
+    with Launcher(tmp_path, (1, 2), config_poll_seconds=1) as launcher:
+        server = launcher.server
+        server.with_sessions = True
+        # the workers spool while the launcher is not there yet
+        early = Spool(str(launcher.paths[2]))
+        early.append("z", "ended")
+        early.close()
+        launcher.start()
+        workers = [launcher.connect(n) for n in (1, 2)]
         assert [w.configs[0]["version"] for w in workers] == [1, 1]
         assert wait(lambda: len(server.events) == 1)  # the flusher's own round
         # a burst of both workers: one POST
@@ -148,85 +173,51 @@ def test_pool_uplink_sends_the_workers_events_together_and_answers_each_worker(
         # hints of its calls
         workers[1].link.stop()
         workers[1].link.join(5)
-        workers[1] = Worker(tmp_path, 2, uplink.address).connect()
-        assert workers[1].configs[-1]["version"] == 2
-        workers[1].event("c", "incoming")
-        assert wait(lambda: workers[1].results)
-        assert workers[1].results[0][0] == "c"
+        restarted = launcher.connect(2)
+        assert restarted.configs[-1]["version"] == 2
+        restarted.event("c", "incoming")
+        assert wait(lambda: restarted.results)
+        assert restarted.results[0][0] == "c"
         # one Odoo session for the pool
         assert server.sessions == ["sid1"]
-    finally:
-        for worker in workers:
-            worker.link.stop()
-        uplink.stop(drain=1)
-        for worker in workers:
-            worker.spool.close()
-        server.stop()
 
 
 def test_uplink_lanes_post_side_by_side_each_for_its_workers(tmp_path):
     """Two lanes, four workers: workers 2 and 4 in one lane, 1 and 3 in the
     other; a burst of all four gives one POST per lane, each holding the
     events of its own workers only."""
-    server = RecordingOdoo(http_port(), demo_config(1, 2)).start()
-    config = GatewayConfig.load(
-        None,
-        env={},
-        overrides={
-            "odoo_url": server.url,
-            "api_key": API_KEY,
-            "websocket": False,
-            "pool_uplink_lanes": 2,
-        },
-    )
-    paths = {n: tmp_path / f"w{n}" / "spool.sqlite3" for n in (1, 2, 3, 4)}
-    uplink = PoolUplink(config, OdooClient(server.url, API_KEY), paths).start()
-    workers = []
-    try:
-        workers = [Worker(tmp_path, n, uplink.address).connect() for n in paths]
+    with Launcher(tmp_path, (1, 2, 3, 4), pool_uplink_lanes=2) as launcher:
+        launcher.start()
+        workers = [launcher.connect(n) for n in launcher.paths]
         for worker in workers:
             worker.spool.append(f"call-of-{worker.number}", "incoming")
         for worker in workers:
             worker.link.kick()
+        server = launcher.server
         assert wait(lambda: len(server.events) == 4)
         lanes = sorted(sorted(call for call, _seq in post) for post in server.posts)
         assert lanes == [
             ["call-of-1", "call-of-3"],
             ["call-of-2", "call-of-4"],
         ], server.posts
-    finally:
-        for worker in workers:
-            worker.link.stop()
-        uplink.stop(drain=1)
-        for worker in workers:
-            worker.spool.close()
-        server.stop()
 
 
 def test_workers_events_reach_odoo_when_the_kick_is_lost(tmp_path):
     """The launcher reads the spools on its own as well: a worker that
     could not kick (link down) has its events sent within seconds."""
-    server = RecordingOdoo(http_port(), demo_config(1, 2)).start()
-    config = GatewayConfig.load(
-        None,
-        env={},
-        overrides={"odoo_url": server.url, "api_key": API_KEY, "websocket": False},
-    )
-    paths = {1: tmp_path / "w1" / "spool.sqlite3"}
-    uplink = PoolUplink(config, OdooClient(server.url, API_KEY), paths).start()
-    spool = Spool(str(paths[1]))
-    try:
-        flusher = uplink.flushers[0]
-        assert wait(lambda: not server.posts and flusher.online is None)
-        spool.append("lost", "incoming")  # nobody told the launcher
-        started = time.monotonic()
-        assert wait(lambda: server.events, timeout=5)
-        assert time.monotonic() - started < 4
-        assert wait(lambda: spool.pending_count() == 0)
-    finally:
-        uplink.stop(drain=1)
-        spool.close()
-        server.stop()
+    with Launcher(tmp_path, (1,)) as launcher:
+        launcher.start()
+        server, flusher = launcher.server, launcher.uplink.flushers[0]
+        spool = Spool(str(launcher.paths[1]))
+        try:
+            assert wait(lambda: not server.posts and flusher.online is None)
+            spool.append("lost", "incoming")  # nobody told the launcher
+            started = time.monotonic()
+            assert wait(lambda: server.events, timeout=5)
+            assert time.monotonic() - started < 4
+            assert wait(lambda: spool.pending_count() == 0)
+        finally:
+            spool.close()
 
 
 def test_link_connects_once_the_launcher_listens():
@@ -258,35 +249,12 @@ def test_workers_do_not_wait_for_a_configuration_odoo_cannot_give_yet(tmp_path):
     """Odoo is not up when the pool starts: a worker hears at once that the
     launcher has no configuration (it goes on with the one in its spool),
     and gets Odoo's as soon as the launcher could fetch it."""
-    port = http_port()
-    server = RecordingOdoo(port, demo_config(1, 2))  # not started yet
-    config = GatewayConfig.load(
-        None,
-        env={},
-        overrides={
-            "odoo_url": server.url,
-            "api_key": API_KEY,
-            "websocket": False,
-            "config_poll_seconds": 0.5,
-            "http_timeout": 1,
-        },
-    )
-    paths = {1: tmp_path / "w1" / "spool.sqlite3"}
-    uplink = PoolUplink(config, OdooClient(server.url, API_KEY, timeout=1), paths)
-    uplink.start()
-    worker = None
-    try:
+    with Launcher(tmp_path, (1,), odoo_up=False, config_poll_seconds=0.5) as launcher:
+        launcher.start()
         started = time.monotonic()
-        worker = Worker(tmp_path, 1, uplink.address).connect()
+        worker = launcher.connect(1)
         assert time.monotonic() - started < 3
         assert worker.configs == []
-        server.start()
+        launcher.server.start()
         assert wait(lambda: worker.configs, timeout=10)
         assert worker.configs[-1]["version"] == 1
-    finally:
-        if worker is not None:
-            worker.link.stop()
-        uplink.stop(drain=1)
-        if worker is not None:
-            worker.spool.close()
-        server.stop()

@@ -446,7 +446,6 @@ class ConfigPoller(threading.Thread):
         self.version = None
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
-        self.loaded = threading.Event()
 
     def kick(self, version=None):
         if version is None or str(version) != str(self.version):
@@ -463,7 +462,6 @@ class ConfigPoller(threading.Thread):
             if self.version != data.get("version"):
                 _logger.info("configuration version %s loaded", data.get("version"))
         self.version = data.get("version", self.version)
-        self.loaded.set()
 
     def run(self):
         while not self.stopping.is_set():

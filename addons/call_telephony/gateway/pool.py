@@ -242,11 +242,11 @@ class Pool:
     def start_uplink(self):
         """The pool's one Odoo uplink, before the workers that use it."""
         cfg = self.config
-        if not (cfg.odoo_url and cfg.pool_shared_uplink):
-            return None
-        client = OdooClient(cfg.odoo_url, cfg.api_key, cfg.gateway_id, cfg.http_timeout)
-        self.uplink = PoolUplink(cfg, client, self.spool_paths()).start()
-        return self.uplink
+        if cfg.odoo_url and cfg.pool_shared_uplink:
+            client = OdooClient(
+                cfg.odoo_url, cfg.api_key, cfg.gateway_id, cfg.http_timeout
+            )
+            self.uplink = PoolUplink(cfg, client, self.spool_paths()).start()
 
     def build(self):
         line_ports, surge_ports = self.worker_ports()

@@ -246,16 +246,20 @@ class ResPartner(models.Model):
         return caller_id_variants(number, region)
 
     @api.model
-    def call_caller_card(self, number, partners=None):
+    def call_caller_card(self, number):
         """Everything an agent needs when ``number`` calls (JSON-able dict).
 
         :param number: the caller ID as received
-        :param partners: the customers having ``number``, when the caller
-            looked them up already (with the same rights), most recent order
-            first
         :return: ``{"number", "e164", "partners": [...]}``, partners most recent
             order first
         """
+        return self._call_caller_card(number)
+
+    @api.model
+    def _call_caller_card(self, number, partners=None):
+        """:meth:`call_caller_card`; ``partners``: the customers having
+        ``number``, when the caller looked them up already (with the same
+        rights), most recent order first."""
         variants = self._call_number_variants(number)
         if partners is None:
             partners = (

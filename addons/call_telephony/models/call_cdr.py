@@ -973,7 +973,7 @@ class CallCdr(models.Model):
         )
         found = None if customers is None else partners.browse(customers.ids)
         card = self._card_with_member(
-            partners.call_caller_card(number, partners=found), partners
+            partners._call_caller_card(number, partners=found), partners
         )
         order_ids = [
             order["id"]

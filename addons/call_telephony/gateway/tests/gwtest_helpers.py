@@ -544,6 +544,7 @@ class RecordingOdoo:
 class _Process:
     def __init__(self):
         self.proc = None
+        self.reader = None
         self.lines = queue.Queue()
         self.log = []
 
@@ -563,9 +564,26 @@ class _Process:
             text=True,
             bufsize=1,
         )
-        threading.Thread(
+        self.reader = threading.Thread(
             target=self._reader, args=(self.proc.stdout,), daemon=True
-        ).start()
+        )
+        self.reader.start()
+
+    def wait_exit(self, timeout=20):
+        """The exit code, once the process ended and all it printed is read."""
+        code = self.proc.wait(timeout)
+        self.reader.join(5)
+        return code
+
+    def wait_log(self, text, timeout=5):
+        """Whether a line holding ``text`` shows up in the output in time:
+        a line may be written just after the packet it reports has left."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in list(self.log)):
+                return True
+            time.sleep(0.05)
+        return False
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None or self.proc.poll() is not None:

@@ -584,7 +584,7 @@ def test_sigterm_hangs_up_a_call_still_up_after_the_grace(make_rig):
     hung = rig.caller.state("c1", "DISCONNECTED", 15)
     assert hung["t"] - stopped_at >= 2.5  # kept up during the grace
     rig.agents.state(ring["id"], "DISCONNECTED", 5)
-    assert rig.gateway.proc.wait(20) == 0
+    assert rig.gateway.wait_exit(20) == 0
     log = "\n".join(rig.gateway.log)
     assert "Assertion" not in log and "Aborted" not in log, log[-3000:]
     assert "1 call(s) hung up by the shutdown" in log

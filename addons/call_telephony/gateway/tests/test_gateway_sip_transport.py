@@ -80,7 +80,7 @@ def test_codec_mismatch_is_refused_with_488_and_the_gateway_goes_on(gateway):
         sock.sendto(_invite(process.sip_port, local_port, sdp), gateway_address)
         assert _final_response(sock) == 488
     assert process.proc.poll() is None
-    assert any("Not Acceptable" in line for line in process.log)
+    assert process.wait_log("Not Acceptable")
     # nothing half-made reached Odoo, and the next caller is served
     assert not odoo.events
     caller = PhoneProcess(sip_port(), CALLER, tone=660).start()

@@ -155,7 +155,27 @@ class ResPartner(models.Model):
         return self._call_search_by_e164(variants)
 
     @api.model
-    def _call_search_by_e164(self, variants):
+    def _call_search_by_numbers(self, numbers):
+        """:meth:`_call_search_by_number` for many numbers with one query
+        (the calls of a gateway batch).
+
+        :return: ``{number: res.partner}`` for each of ``numbers``
+        """
+        variants = {number: self._call_number_variants(number) for number in numbers}
+        wanted = {e164 for forms in variants.values() for e164 in forms}
+        found = self._call_search_by_e164(wanted, by_number=True) if wanted else {}
+        order = found.get("order", [])
+        result = {}
+        for number, forms in variants.items():
+            ids = []
+            for e164 in forms:
+                ids += [pid for pid in found.get(e164, ()) if pid not in ids]
+            # most recent order first over all the forms, as one lookup gives
+            result[number] = self.browse(sorted(ids, key=order.index))
+        return result
+
+    @api.model
+    def _call_search_by_e164(self, variants, by_number=False):
         """The customers having one of the E.164 ``variants``, most recent
         order first; the current user's access rights and record rules apply.
 
@@ -165,6 +185,9 @@ class ResPartner(models.Model):
         the rules are then applied to its few rows in Python, exactly as
         ``has_access`` does.  Building the rules into a full ``_search`` and
         loading the records again to check them cost more than the lookup.
+
+        :param by_number: return ``{e164: [partner ids]}`` of the variants
+            found, plus ``"order"``: all those ids, most recent order first
         """
         rule_fields = []
         if not self.env.su:
@@ -181,16 +204,30 @@ class ResPartner(models.Model):
         if active_test:
             self.flush_model([self._active_name])
         rows = self.env.execute_query(
-            self._call_lookup_sql(variants, active_test, rule_fields)
+            self._call_lookup_sql(variants, active_test, rule_fields, by_number)
         )
-        partners = self.browse([row[0] for row in rows])
-        if self.env.su or not partners:
+        matches = [row[1] for row in rows] if by_number else None
+        rows = [row[:1] + row[2:] for row in rows] if by_number else rows
+        partners = self.browse(dict.fromkeys(row[0] for row in rows))
+        if not self.env.su and partners:
+            # what _fetch_query does: cache the values without overwriting
+            # pending updates, so that the rule check reads nothing more
+            first = {row[0]: row for row in rows}.values()
+            for index, field in enumerate(rule_fields, 1):
+                self.env.cache.insert_missing(
+                    self.browse([row[0] for row in first]),
+                    field,
+                    [row[index] for row in first],
+                )
+            partners = partners._filtered_access("read")  # keeps the order
+        if not by_number:
             return partners
-        # what _fetch_query does: cache the values without overwriting
-        # pending updates, so that the rule check reads nothing more
-        for index, field in enumerate(rule_fields, 1):
-            self.env.cache.insert_missing(partners, field, [row[index] for row in rows])
-        return partners._filtered_access("read")  # keeps the order
+        allowed = set(partners.ids)
+        found = {"order": partners.ids}
+        for row, e164 in zip(rows, matches, strict=True):
+            if row[0] in allowed:
+                found.setdefault(e164, []).append(row[0])
+        return found
 
     @api.model
     def _call_column_fields(self, domain):
@@ -213,12 +250,15 @@ class ResPartner(models.Model):
         return list(fields.values())
 
     @api.model
-    def _call_lookup_sql(self, variants, active_test=True, fields=()):
+    def _call_lookup_sql(self, variants, active_test=True, fields=(), by_number=False):
         """SQL of the lookup: ids of the customers having one of ``variants``
         (then the columns of ``fields``), most recent order first (customers
         without orders last), then newest customer first; archived customers
-        are left out when ``active_test``."""
+        are left out when ``active_test``.  With ``by_number``, the matched
+        variant comes second and a customer has one row per variant."""
         columns = [SQL.identifier("p", "id")]
+        if by_number:
+            columns.append(SQL.identifier("n", "number_e164"))
         columns += [SQL.identifier("p", field.name, to_flush=field) for field in fields]
         return SQL(
             """
@@ -226,7 +266,7 @@ class ResPartner(models.Model):
               FROM call_partner_number n
               JOIN res_partner p ON p.id = n.partner_id
              WHERE n.number_e164 = ANY(%(variants)s)%(active)s
-             GROUP BY p.id
+             GROUP BY p.id%(by_number)s
              ORDER BY (SELECT max(o.booking_start) FROM call_order o
                         WHERE o.partner_id = p.id) DESC NULLS LAST,
                       p.id DESC
@@ -238,6 +278,7 @@ class ResPartner(models.Model):
                 if active_test
                 else SQL()
             ),
+            by_number=SQL(", n.number_e164") if by_number else SQL(),
         )
 
     @api.model

@@ -141,3 +141,32 @@ class TestLookup(CallOrderingCase):
         self._order(self.zhang, "2026-09-01 12:00:00")
         found = self.env["res.partner"].sudo()._call_search_by_number("01087654321")
         self.assertEqual(found.ids, [self.zhang.id, self.li.id])
+
+    def test_many_numbers_at_once_find_what_each_lookup_finds(self):
+        self._order(self.li, "2026-03-01 12:00:00")
+        numbers = [
+            "+86 10 8765 4321",  # zhang and li, li ordered last
+            "010 8765 4321 转 8",  # the same customers, another spelling
+            "13812345678",  # zhang here, wang in the other company
+            "13700000000",  # nobody
+            "not a number",
+            "",
+        ]
+        for user in (self.agent, self.other_agent, self.env.ref("base.user_root")):
+            Partner = self.env["res.partner"].with_user(user)
+            with self.subTest(user=user.login):
+                found = Partner._call_search_by_numbers(numbers)
+                self.assertEqual(set(found), set(numbers))
+                for number in numbers:
+                    self.assertEqual(
+                        found[number].ids,
+                        Partner._call_search_by_number(number).ids,
+                        number,
+                    )
+        found = (
+            self.env["res.partner"]
+            .with_user(self.agent)
+            ._call_search_by_numbers(numbers)
+        )
+        self.assertEqual(found["+86 10 8765 4321"].ids, [self.li.id, self.zhang.id])
+        self.assertEqual(found["13812345678"], self.zhang)

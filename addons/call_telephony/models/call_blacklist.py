@@ -50,14 +50,20 @@ class CallBlacklist(models.Model):
         return ["|", ("expires", "=", False), ("expires", ">", now)]
 
     @api.model
-    def _find_block(self, number):
-        """The active entry blocking ``number``, or an empty recordset."""
+    def _find_block(self, number, rows=None):
+        """The active entry blocking ``number``, or an empty recordset.
+
+        :param rows: :meth:`_match_rows`, when checking many numbers
+        """
+        found = blacklist_match(number, self._match_rows() if rows is None else rows)
+        return self.browse(found["id"]) if found else self.browse()
+
+    def _match_rows(self):
+        """The active entries, as :func:`blacklist_match` reads them."""
         entries = self.search_fetch(self._active_domain(), ["number_digits", "match"])
-        rows = [
+        return [
             {"id": e.id, "number": e.number_digits, "match": e.match} for e in entries
         ]
-        found = blacklist_match(number, rows)
-        return self.browse(found["id"]) if found else self.browse()
 
     def _gateway_snapshot(self):
         return [

@@ -71,7 +71,7 @@ class CallCdr(models.Model):
     hotline_id = fields.Many2one("call.hotline", readonly=True, index=True)
     caller_number = fields.Char(readonly=True, index=True)
     caller_digits = fields.Char(
-        compute="_compute_caller_digits", store=True, index=True
+        compute="_compute_caller_digits", store=True, index=True, precompute=True
     )
     callee_number = fields.Char(readonly=True)
     partner_id = fields.Many2one("res.partner", "Customer", index=True)
@@ -92,8 +92,12 @@ class CallCdr(models.Model):
     queued_time = fields.Datetime(readonly=True)
     answer_time = fields.Datetime(readonly=True)
     end_time = fields.Datetime(readonly=True)
-    wait_seconds = fields.Integer(compute="_compute_durations", store=True)
-    talk_seconds = fields.Integer(compute="_compute_durations", store=True)
+    wait_seconds = fields.Integer(
+        compute="_compute_durations", store=True, precompute=True
+    )
+    talk_seconds = fields.Integer(
+        compute="_compute_durations", store=True, precompute=True
+    )
     wrapup_seconds = fields.Integer(readonly=True)
     live_state = fields.Selection(
         [
@@ -413,6 +417,50 @@ class CallCdr(models.Model):
             raise ValidationError(self.env._("Unknown event type %s.", event_type))
         return handler(ts_to_datetime(ts), data or {}) or {}
 
+    @api.model
+    def _gateway_create_incoming(self, gateway, events):
+        """Create the calls of new ``incoming`` events at once, with what
+        :meth:`_on_incoming` writes (customers found, caller card), so that
+        each event has only its routing hint left to read
+        (:meth:`_incoming_route`).
+
+        :param events: checked ``incoming`` events of calls not known yet
+        :return: ``{call_ref: (call.cdr, customers found, blacklist entry)}``
+        """
+        self.check_access("create")
+        datas = [event["data"] for event in events]
+        hotlines = self._hotlines_from(datas)
+        callers = [data.get("caller") or "" for data in datas]
+        Partner = self.env["res.partner"].sudo()
+        found = Partner._call_search_by_numbers({c for c in callers if c})
+        Blacklist = self.env["call.blacklist"].sudo()
+        block_rows = Blacklist._match_rows()
+        vals_list, extras = [], []
+        for event, data, hotline, caller in zip(
+            events, datas, hotlines, callers, strict=True
+        ):
+            partners = found.get(caller, Partner)
+            vals = self._incoming_values(ts_to_datetime(event["ts"]), data, hotline)
+            vals.update(
+                gateway=gateway,
+                call_ref=event["call_id"],
+                partner_ids=[(6, 0, partners.ids)],
+                partner_id=partners[:1].id,
+                caller_card=self._caller_card_cache(
+                    caller, self.env["res.company"].browse(vals["company_id"]), partners
+                ),
+            )
+            vals_list.append(vals)
+            block = Blacklist._find_block(caller, block_rows) if caller else Blacklist
+            extras.append((partners.with_env(self.env), block))
+        # sudo: the cached caller card is a technical field (the gateway
+        # user's right to create calls is checked above)
+        cdrs = self.sudo().create(vals_list).with_env(self.env)
+        return {
+            cdr.call_ref: (cdr, partners, block)
+            for cdr, (partners, block) in zip(cdrs, extras, strict=True)
+        }
+
     def _on_incoming(self, when, data):
         hotline = self._hotline_from(data)
         caller = data.get("caller") or ""
@@ -420,21 +468,39 @@ class CallCdr(models.Model):
         if caller:
             partners = self.env["res.partner"].sudo()._call_search_by_number(caller)
         self.write(
-            {
-                "direction": "inbound",
-                "hotline_id": hotline.id,
-                "caller_number": caller,
-                "callee_number": data.get("callee") or hotline.number,
-                "start_time": when,
-                "partner_ids": [(6, 0, partners.ids)],
-                "partner_id": partners[:1].id,
-                "company_id": hotline.company_id.id or self.env.company.id,
-            }
+            dict(
+                self._incoming_values(when, data, hotline),
+                partner_ids=[(6, 0, partners.ids)],
+                partner_id=partners[:1].id,
+            )
         )
         self._cache_caller_card(partners)
         block = (
             self.env["call.blacklist"].sudo()._find_block(caller) if caller else None
         )
+        return self._incoming_route(partners, block)
+
+    @api.model
+    def _incoming_values(self, when, data, hotline):
+        """What an ``incoming`` event writes on its call, but the customers."""
+        return {
+            "direction": "inbound",
+            "hotline_id": hotline.id,
+            "caller_number": data.get("caller") or "",
+            "callee_number": data.get("callee") or hotline.number,
+            "start_time": when,
+            "company_id": hotline.company_id.id or self.env.company.id,
+        }
+
+    def _incoming_route(self, partners, block):
+        """Odoo's routing hint for the gateway, the answer to an ``incoming``
+        event: read when the event is applied (the calls waiting and the
+        agent who last answered this number change with the other events).
+
+        :param partners: the customers of the caller's number
+        :param block: the blacklist entry blocking the caller, if any
+        """
+        hotline = self.hotline_id
         waiting = (
             self.search_count(
                 [
@@ -450,7 +516,7 @@ class CallCdr(models.Model):
                 "blacklisted": bool(block),
                 "blacklist_id": block.id if block else None,
                 "partner_ids": partners.ids,
-                "last_agent_id": self._last_agent_for(caller).id or None,
+                "last_agent_id": self._last_agent_for(self.caller_number).id or None,
                 "surge": bool(
                     hotline
                     and hotline.surge_threshold
@@ -961,8 +1027,14 @@ class CallCdr(models.Model):
             ``sudo`` (not looked up again)
         """
         self.ensure_one()
-        number = self._ring_number()
-        company = self.company_id
+        self.sudo().caller_card = self._caller_card_cache(
+            self._ring_number(), self.company_id, customers
+        )
+
+    @api.model
+    def _caller_card_cache(self, number, company, customers=None):
+        """The value of ``caller_card`` for ``number`` calling ``company``
+        (see :meth:`_cache_caller_card`)."""
         # sudo: the gateway user reads no customers; the card is only sent to
         # agents who may read every record in it (see _cached_card_for)
         partners = (
@@ -981,7 +1053,7 @@ class CallCdr(models.Model):
             for order in partner["last_orders"] + partner["open_orders"]
         ]
         partner_ids = [partner["id"] for partner in card["partners"]]
-        self.sudo().caller_card = {
+        return {
             "number": number,
             "lang": partners.env.lang or "en_US",
             "partner_ids": partner_ids,
@@ -1097,6 +1169,24 @@ class CallCdr(models.Model):
         )
         return last.agent_id
 
+    @api.model
+    def _hotlines_from(self, datas):
+        """:meth:`_hotline_from` of many events, the ids checked at once."""
+        Hotline = self.env["call.hotline"]
+        ids = {int(data["hotline_id"]) for data in datas if data.get("hotline_id")}
+        existing = set(Hotline.browse(ids).exists().ids)
+        hotlines = []
+        for data in datas:
+            if data.get("hotline_id"):
+                hotline_id = int(data["hotline_id"])
+                hotlines.append(
+                    Hotline.browse(hotline_id if hotline_id in existing else ())
+                )
+            else:
+                hotlines.append(self._hotline_from(data))
+        return hotlines
+
+    @api.model
     def _hotline_from(self, data):
         Hotline = self.env["call.hotline"]
         if data.get("hotline_id"):

@@ -143,6 +143,7 @@ class CallGatewayEvent(models.Model):
         log_ids = self._insert_logs(gateway, events, preset)
         known = self._known_cdrs(gateway, events, log_ids)
         ringable = self._prefetch_agents(events)
+        created = self._create_incoming_calls(gateway, events, log_ids, cdrs)
         results, links, rings = [], [], PendingRings()
         for event in events:
             key = (event["call_id"], event["seq"])
@@ -170,6 +171,12 @@ class CallGatewayEvent(models.Model):
                     "cdr_id": ring["cdr"].id,
                     "status": "ok",
                 }
+            elif key in created:
+                cdr, partners, block = created.pop(key)
+                route = cdr._incoming_route(partners, block)
+                result = dict(
+                    route, call_id=key[0], seq=key[1], cdr_id=cdr.id, status="ok"
+                )
             else:
                 result = self._process_one(gateway, event, log_id, cdrs)
             known[key] = result["cdr_id"]
@@ -179,6 +186,38 @@ class CallGatewayEvent(models.Model):
         self._ring_pending(rings)
         self._link_logs(links)
         return results
+
+    @api.model
+    def _create_incoming_calls(self, gateway, events, log_ids, cdrs):
+        """Create at once the calls that a new ``incoming`` event opens (the
+        first new event of a call not known yet), and add them to ``cdrs``;
+        what is left of those events is their routing hint, read in turn.
+        Should the creation fail, nothing is created here and each event is
+        applied (or refused) on its own.
+
+        :return: ``{(call_id, seq): (call.cdr, customers, blacklist entry)}``
+        """
+        fresh, seen = [], set(cdrs)
+        for event in events:
+            if (event["call_id"], event["seq"]) not in log_ids:
+                continue
+            if event["type"] == "incoming" and event["call_id"] not in seen:
+                fresh.append(event)
+            seen.add(event["call_id"])
+        if not fresh:
+            return {}
+        # as in _process_one: the bus messages queued stay queued
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                created = self.env["call.cdr"]._gateway_create_incoming(gateway, fresh)
+                self.env.flush_all()
+        except (UserError, ValidationError, ValueError, TypeError, KeyError) as exc:
+            _logger.info("incoming calls applied one by one: %s", exc)
+            self.env.transaction.clear()
+            return {}
+        cdrs.update((ref, found[0]) for ref, found in created.items())
+        return {(e["call_id"], e["seq"]): created[e["call_id"]] for e in fresh}
 
     @api.model
     def _ring_entry(self, event, cdrs, ringable):

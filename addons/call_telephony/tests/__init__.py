@@ -4,6 +4,7 @@ from . import (
     test_call_events,
     test_callback_queue,
     test_gateway_api,
+    test_incoming_batch,
     test_recording_access,
     test_ringing_batch,
     test_screen_pop_tour,

@@ -1,0 +1,135 @@
+from functools import partial
+from unittest.mock import patch
+
+from odoo.tests import TransactionCase, tagged
+
+from .batch_common import EventBatchCommon
+
+
+@tagged("post_install", "-at_install")
+class TestIncomingBatch(EventBatchCommon, TransactionCase):
+    """The calls that the ``incoming`` events of a batch open are created
+    together (call.cdr._gateway_create_incoming): the result must be what
+    the same events give one by one."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.block = cls.env["call.blacklist"].create(
+            {"number": "170", "match": "prefix", "reason": "virtual operators"}
+        )
+        cls.other_customer = cls.env["res.partner"].create(
+            {"name": "Li Na", "phone": "+86 139 1234 5678"}
+        )
+
+    def test_batch_gives_what_one_by_one_gives(self):
+        before = [
+            # the customer's last call, answered by agent 2
+            self._incoming("a-1", "13912345678"),
+            self._event("a-1", 2, "queued", queue_id=self.queue_a.id),
+            self._event("a-1", 3, "answered", agent_id=self.agent_2.id),
+            self._event("a-1", 4, "ended"),
+            # one caller waiting already
+            self._incoming("a-2", "13700000002"),
+            self._event("a-2", 2, "queued", queue_id=self.queue_a.id),
+        ]
+        by_number = {
+            "call_id": "n-8",
+            "seq": 1,
+            "type": "incoming",
+            "ts": 1700000100,
+            "data": {"caller": "13700000008", "callee": "4009990000"},
+        }
+        events = [
+            # two customers share the number: both, most recent order first
+            self._incoming("n-1", "+86 139 1234 5678"),
+            self._event("n-1", 2, "queued", queue_id=self.queue_a.id),
+            # the same number on another call of the batch
+            self._incoming("n-2", "13912345678"),
+            # unknown caller, then queued: the next calls count it waiting
+            # (a batch applies its events call by call, in call id order)
+            self._incoming("n-3", "13700000003"),
+            self._event("n-3", 2, "queued", queue_id=self.queue_a.id),
+            # blacklisted caller
+            self._incoming("n-4", "17012345678"),
+            # the waiting caller answered by agent 1 in the same batch
+            self._event("a-2", 3, "answered", agent_id=self.agent_1.id),
+            # no caller ID
+            self._incoming("n-5", ""),
+            # a call opened by another event before its incoming
+            self._event("n-6", 1, "dtmf", digit="1"),
+            {**self._incoming("n-6", "13700000006"), "seq": 2},
+            # hotline given by its number only, and one that does not exist
+            by_number,
+            {
+                **self._incoming("n-9", "13700000009"),
+                "data": {"caller": "13700000009", "hotline_id": 999999},
+            },
+        ]
+        # one by one, each event through call.cdr._on_incoming
+        one_at_a_time = partial(
+            patch.object,
+            type(self.env["call.gateway.event"]),
+            "_create_incoming_calls",
+            return_value={},
+        )
+        (batch, batch_state), (single, single_state) = self._compare_with_one_by_one(
+            before, events, one_at_a_time
+        )
+        self.assertEqual(batch, single)
+        self.assertEqual(batch_state, single_state)
+        self.assertTrue(all(r["status"] == "ok" for r in batch))
+        routes = {r["call_ref"]: r["route"] for r in batch if "route" in r}
+        customers = self.other_customer | self.customer
+        self.assertEqual(set(routes["n-1"]["partner_ids"]), set(customers.ids))
+        self.assertEqual(routes["n-1"]["last_agent_id"], self.agent_2.id)
+        self.assertEqual(routes["n-2"]["partner_ids"], routes["n-1"]["partner_ids"])
+        self.assertEqual(routes["n-4"]["blacklist_id"], self.block.id)
+        self.assertFalse(routes["n-3"]["blacklisted"])
+        # a-2 answered first, then n-1 and n-3 wait (surge threshold: 2)
+        self.assertEqual(routes["n-1"]["waiting"], 0)
+        self.assertEqual(routes["n-3"]["waiting"], 1)
+        self.assertFalse(routes["n-3"]["surge"])
+        self.assertEqual(routes["n-4"]["waiting"], 2)
+        self.assertTrue(routes["n-4"]["surge"])
+        calls = {c[0]: c for c in batch_state["calls"]}
+        self.assertEqual(calls["n-8"][4], self.hotline.id)
+        self.assertFalse(calls["n-9"][4])
+        self.assertEqual(calls["n-1"][7], int(routes["n-1"]["partner_ids"][0]))
+
+    def test_bad_incoming_is_refused_and_the_others_are_created(self):
+        bad = self._incoming("r-2", "13700000002")
+        bad["data"]["hotline_id"] = "not a number"
+        results = self.Event._process_batch(
+            "gw1",
+            [self._incoming("r-1", "13912345678"), bad, self._incoming("r-3", "")],
+        )
+        status = {r["call_id"]: r["status"] for r in results}
+        self.assertEqual(status, {"r-1": "ok", "r-2": "error", "r-3": "ok"})
+        cdrs = self.env["call.cdr"].search([("call_ref", "like", "r-")])
+        self.assertEqual(sorted(cdrs.mapped("call_ref")), ["r-1", "r-3"])
+        found = results[0]["route"]["partner_ids"]
+        self.assertEqual(set(found), {self.customer.id, self.other_customer.id})
+        self.assertEqual(
+            cdrs.filtered(lambda c: c.call_ref == "r-1").partner_id.id, found[0]
+        )
+        # the refused event is logged with its reason
+        log = self.env["call.gateway.event"].search([("call_ref", "=", "r-2")])
+        self.assertEqual(log.state, "error")
+
+    def test_incoming_statements_do_not_grow_with_the_batch(self):
+        counts = []
+        for size in (2, 2, 8):
+            start = self.env.cr.sql_log_count
+            self.Event._process_batch(
+                "gw1",
+                [
+                    self._incoming(f"s{len(counts)}-{i}", f"137000001{i:02d}")
+                    for i in range(size)
+                ],
+            )
+            self.env.flush_all()
+            counts.append(self.env.cr.sql_log_count - start)
+        # each call reads its routing hint: the calls waiting and the agent
+        # who last answered its number; all the rest is done once
+        self.assertLessEqual(counts[2] - counts[1], 6 * 2)

@@ -327,6 +327,27 @@ class Flusher(threading.Thread):
                 break
 
 
+class CommandOnce:
+    """Hands each command payload to ``on_command`` once (by its
+    ``command_id``): the websocket, the pending list fetched after a
+    reconnection and the polls may bring the same command again."""
+
+    def __init__(self, on_command, seen=()):
+        self.on_command = on_command
+        self.seen = set(seen)
+
+    def __call__(self, payload):
+        command_id = payload.get("command_id")
+        if command_id and command_id in self.seen:
+            return
+        if command_id:
+            self.seen.add(command_id)
+        try:
+            self.on_command(payload)
+        except Exception:
+            _logger.exception("command %s failed", payload)
+
+
 class CommandListener(threading.Thread):
     """Receives ``call_telephony/command`` messages over Odoo's websocket and
     hands each payload to ``on_command``. Reconnects with backoff; after each
@@ -335,7 +356,9 @@ class CommandListener(threading.Thread):
     def __init__(self, client, on_command, seen=(), websocket_url=""):
         super().__init__(name="gateway-commands", daemon=True)
         self.client = client
-        self.on_command = on_command
+        # commands taken before a restart: the first subscription gets the
+        # bus messages of the last minute again (Odoo's bus, last = 0)
+        self._dispatch = CommandOnce(on_command, seen)
         # Odoo's websocket, when not on its HTTP address (multi-worker mode
         # without a proxy: the gevent port, e.g. ws://127.0.0.1:8072)
         self.websocket_url = websocket_url.rstrip("/")
@@ -343,9 +366,6 @@ class CommandListener(threading.Thread):
         self.last_id = 0
         self.connected = threading.Event()
         self._ws = None
-        # commands taken before a restart: the first subscription gets the
-        # bus messages of the last minute again (Odoo's bus, last = 0)
-        self._seen = set(seen)
 
     def stop(self):
         self.stopping.set()
@@ -355,17 +375,6 @@ class CommandListener(threading.Thread):
                 ws.close()
             except Exception:
                 pass
-
-    def _dispatch(self, payload):
-        command_id = payload.get("command_id")
-        if command_id and command_id in self._seen:
-            return
-        if command_id:
-            self._seen.add(command_id)
-        try:
-            self.on_command(payload)
-        except Exception:
-            _logger.exception("command %s failed", payload)
 
     def run(self):
         delay = 1.0
@@ -481,9 +490,9 @@ class CommandPoller(threading.Thread):
 
     def __init__(self, client, on_command, interval, seen=()):
         super().__init__(name="gateway-command-poll", daemon=True)
-        self.client, self.on_command, self.interval = client, on_command, interval
+        self.client, self.interval = client, interval
+        self.dispatch = CommandOnce(on_command, seen)
         self.stopping = threading.Event()
-        self.seen = set(seen)
 
     def stop(self):
         self.stopping.set()
@@ -495,8 +504,4 @@ class CommandPoller(threading.Thread):
             except (OdooUnavailable, OdooError):
                 continue
             for command in commands:
-                key = command.get("command_id")
-                if key and key in self.seen:
-                    continue
-                self.seen.add(key)
-                self.on_command(command)
+                self.dispatch(command)

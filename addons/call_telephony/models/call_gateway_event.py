@@ -108,9 +108,12 @@ class CallGatewayEvent(models.Model):
         of a chunk go in with one ``INSERT ... ON CONFLICT DO NOTHING`` (the
         idempotency guard, also against a concurrent replay), its calls and
         agents are read at once, and its log rows get their call with one
-        ``UPDATE``. The ringing events that need nothing but a cached caller
-        card are applied together (``call.cdr._ring_many``), the others one
-        by one in a savepoint. The batch stays one transaction.
+        ``UPDATE``. The calls that new incoming events open are created
+        together (``call.cdr._gateway_create_incoming``), each event then
+        reading its routing hint in turn; the ringing events that need
+        nothing but a cached caller card are applied together
+        (``call.cdr._ring_many``), the others one by one in a savepoint. The
+        batch stays one transaction.
 
         :param gateway: gateway instance id
         :param events: list of dicts ``call_id, seq, type, ts, data``

@@ -15,6 +15,7 @@ from gateway.config import DEMO_API_KEY, GatewayConfig
 from gateway.engine import Engine
 from gateway.odoo_client import (
     CommandListener,
+    CommandPoller,
     Flusher,
     OdooClient,
     OdooUnavailable,
@@ -525,6 +526,37 @@ def test_commands_still_run_while_the_websocket_cannot_connect(tmp_path):
         assert len(ran) == 1
         assert not listener.connected.is_set()
         listener.stop()
+    finally:
+        server.stop()
+
+
+def test_polled_commands_run_once_and_a_failing_one_does_not_stop_the_poller():
+    """Without the websocket the pending commands are polled: each runs once
+    (a command pending over several polls too), and one whose execution
+    fails is logged, not fatal to the commands after it."""
+    server = RecordingOdoo(http_port(), demo_config(1, 2)).start()
+    try:
+        server.commands += [
+            {"command_id": "cmd-1", "command": "hangup", "call_id": "x"},
+            {"command_id": "cmd-2", "command": "hangup", "call_id": "y"},
+        ]
+        ran = []
+
+        def execute(command):
+            ran.append(command["command_id"])
+            if command["command_id"] == "cmd-1":
+                raise RuntimeError("no such call")
+
+        poller = CommandPoller(
+            OdooClient(server.url, API_KEY, timeout=1), execute, 0.2, seen=["cmd-0"]
+        )
+        server.commands.append({"command_id": "cmd-0", "command": "hangup"})
+        poller.start()
+        time.sleep(1.5)  # several polls, the commands still pending in Odoo
+        poller.stop()
+        poller.join(5)
+        assert ran == ["cmd-1", "cmd-2"]
+        assert not poller.is_alive()
     finally:
         server.stop()
 

@@ -245,19 +245,22 @@ class CallOrder(models.Model):
         """
         return True
 
-    def _call_order_card(self):
-        """Short JSON-able summary of the order (caller card)."""
-        self.ensure_one()
+    def _call_order_cards(self):
+        """``{order id: short JSON-able summary}`` of these orders, as the
+        caller card shows them."""
         states = dict(self._fields["state"]._description_selection(self.env))
         return {
-            "id": self.id,
-            "name": self.name,
-            "state": self.state,
-            "state_label": states.get(self.state),
-            "booking_start": fields.Datetime.to_string(self.booking_start),
-            "party_size": self.party_size,
-            "amount": self.amount,
-            "resource": self.requested_resource or False,
+            order.id: {
+                "id": order.id,
+                "name": order.name,
+                "state": order.state,
+                "state_label": states.get(order.state),
+                "booking_start": fields.Datetime.to_string(order.booking_start),
+                "party_size": order.party_size,
+                "amount": order.amount,
+                "resource": order.requested_resource or False,
+            }
+            for order in self
         }
 
     def _call_apply_transition(self, action):

@@ -297,28 +297,51 @@ class ResPartner(models.Model):
         return self._call_caller_card(number)
 
     @api.model
-    def _call_caller_card(self, number, partners=None):
+    def _call_caller_card(self, number, partners=None, cards=None):
         """:meth:`call_caller_card`; ``partners``: the customers having
         ``number``, when the caller looked them up already (with the same
-        rights), most recent order first."""
+        rights), most recent order first; ``cards``: their
+        :meth:`_call_partner_cards`, when made with those of other numbers."""
         variants = self._call_number_variants(number)
         if partners is None:
             partners = (
                 self._call_search_by_e164(variants) if variants else self.browse()
             )
+        if cards is None:
+            cards = partners._call_partner_cards()
         return {
             "number": number,
             "e164": variants[0] if variants else False,
-            "partners": [partner._call_partner_card() for partner in partners],
+            "partners": [cards[partner.id] for partner in partners],
         }
 
     def _call_partner_card(self):
         self.ensure_one()
+        return self._call_partner_cards()[self.id]
+
+    def _call_partner_cards(self):
+        """``{partner id: card}`` of these customers, their orders read
+        together: the last ones (``LAST_ORDERS`` each) and the open ones."""
         Order = self.env["call.order"]
-        last_orders = Order.search([("partner_id", "=", self.id)], limit=LAST_ORDERS)
+        last = self._call_last_orders(LAST_ORDERS)
         open_orders = Order.search(
-            [("partner_id", "=", self.id), ("state", "in", Order.ACTIVE_STATES)]
+            [("partner_id", "in", self.ids), ("state", "in", Order.ACTIVE_STATES)]
         )
+        # one read of every order shown, one translation of the states
+        orders = Order.browse([i for ids in last.values() for i in ids]) | open_orders
+        order_cards = orders._call_order_cards()
+        open_by_partner = {}
+        for order in open_orders:
+            open_by_partner.setdefault(order.partner_id.id, []).append(order.id)
+        return {
+            partner.id: partner._call_partner_values(
+                [order_cards[i] for i in last.get(partner.id, ())],
+                [order_cards[i] for i in open_by_partner.get(partner.id, ())],
+            )
+            for partner in self
+        }
+
+    def _call_partner_values(self, last_orders, open_orders):
         return {
             "id": self.id,
             "display_name": self.display_name,
@@ -335,9 +358,43 @@ class ResPartner(models.Model):
                 }
                 for number in self.call_number_ids
             ],
-            "last_orders": [order._call_order_card() for order in last_orders],
-            "open_orders": [order._call_order_card() for order in open_orders],
+            "last_orders": last_orders,
+            "open_orders": open_orders,
         }
+
+    def _call_last_orders(self, count):
+        """``{partner id: [order ids]}``: the ``count`` last orders of each
+        of these customers (the orders' own order), in one query; the
+        current user's access rights and record rules apply."""
+        if not self:
+            return {}
+        Order = self.env["call.order"]
+        query = Order._search([("partner_id", "in", self.ids)])
+        table = query.table
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id, partner_id FROM (
+                    SELECT %(id)s AS id, %(partner)s AS partner_id,
+                           row_number() OVER (PARTITION BY %(partner)s
+                                              ORDER BY %(order)s) AS rank
+                      FROM %(from)s
+                     WHERE %(where)s
+                ) ranked
+                 WHERE rank <= %(count)s
+                 ORDER BY partner_id, rank
+                """,
+                id=SQL.identifier(table, "id"),
+                partner=Order._field_to_sql(table, "partner_id", query),
+                order=Order._order_to_sql(Order._order, query),
+                count=count,
+                **{"from": query.from_clause, "where": query.where_clause},
+            )
+        )
+        result = {}
+        for order_id, partner_id in rows:
+            result.setdefault(partner_id, []).append(order_id)
+        return result
 
     @api.model
     def _call_bulk_create(self, vals_list, normalized_list):

@@ -170,3 +170,37 @@ class TestLookup(CallOrderingCase):
         )
         self.assertEqual(found["+86 10 8765 4321"].ids, [self.li.id, self.zhang.id])
         self.assertEqual(found["13812345678"], self.zhang)
+
+    def test_cards_of_many_customers_read_their_orders_together(self):
+        for day in range(1, 8):
+            self._order(self.li, f"2026-02-0{day} 12:00:00")
+        self._order(self.li, "2026-02-04 12:00:00").action_cancel()
+        self._order(self.zhang, "2026-01-01 12:00:00")
+        self._order(self.wang_other, "2026-01-02 12:00:00")
+        customers = self.li | self.zhang | self.wang_other
+        for user in (self.agent, self.other_agent):
+            Order = self.env["call.order"].with_user(user)
+            visible = customers.with_user(user)._filtered_access("read")
+            with self.subTest(user=user.login):
+                cards = visible._call_partner_cards()
+                self.assertEqual(set(cards), set(visible.ids))
+                for partner in visible:
+                    last = Order.search([("partner_id", "=", partner.id)], limit=5)
+                    open_ = Order.search(
+                        [
+                            ("partner_id", "=", partner.id),
+                            ("state", "in", Order.ACTIVE_STATES),
+                        ]
+                    )
+                    card = cards[partner.id]
+                    self.assertEqual([o["id"] for o in card["last_orders"]], last.ids)
+                    self.assertEqual([o["id"] for o in card["open_orders"]], open_.ids)
+        self.assertEqual(len(cards[self.wang_other.id]["last_orders"]), 1)
+        # the cards of three customers: the queries of one
+        counts = []
+        for partners in (self.zhang, customers):
+            self.env.invalidate_all()
+            start = self.env.cr.sql_log_count
+            self.env["res.partner"].browse(partners.ids)._call_partner_cards()
+            counts.append(self.env.cr.sql_log_count - start)
+        self.assertEqual(counts[0], counts[1])

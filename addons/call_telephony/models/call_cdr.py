@@ -433,11 +433,15 @@ class CallCdr(models.Model):
         callers = [data.get("caller") or "" for data in datas]
         Partner = self.env["res.partner"].sudo()
         found = Partner._call_search_by_numbers({c for c in callers if c})
+        companies = [hotline.company_id or self.env.company for hotline in hotlines]
+        cards = self._partner_cards_by_company(
+            [found.get(caller, Partner) for caller in callers], companies
+        )
         Blacklist = self.env["call.blacklist"].sudo()
         block_rows = Blacklist._match_rows()
         vals_list, extras = [], []
-        for event, data, hotline, caller in zip(
-            events, datas, hotlines, callers, strict=True
+        for event, data, hotline, caller, company in zip(
+            events, datas, hotlines, callers, companies, strict=True
         ):
             partners = found.get(caller, Partner)
             vals = self._incoming_values(ts_to_datetime(event["ts"]), data, hotline)
@@ -447,7 +451,7 @@ class CallCdr(models.Model):
                 partner_ids=[(6, 0, partners.ids)],
                 partner_id=partners[:1].id,
                 caller_card=self._caller_card_cache(
-                    caller, self.env["res.company"].browse(vals["company_id"]), partners
+                    caller, company, partners, cards[company]
                 ),
             )
             vals_list.append(vals)
@@ -459,6 +463,26 @@ class CallCdr(models.Model):
         return {
             cdr.call_ref: (cdr, partners, block)
             for cdr, (partners, block) in zip(cdrs, extras, strict=True)
+        }
+
+    @api.model
+    def _partner_cards_by_company(self, customers_list, companies):
+        """``{company: {partner id: card}}``: the cards of the customers of
+        many calls, made once per company called.
+
+        :param customers_list: the customers of each call
+        :param companies: the company each call is for
+        """
+        by_company = {}
+        for customers, company in zip(customers_list, companies, strict=True):
+            by_company[company] = (
+                by_company.get(company, customers.browse()) | customers
+            )
+        return {
+            company: self._card_partners(company)
+            .browse(customers.ids)
+            ._call_partner_cards()
+            for company, customers in by_company.items()
         }
 
     def _on_incoming(self, when, data):
@@ -1032,20 +1056,17 @@ class CallCdr(models.Model):
         )
 
     @api.model
-    def _caller_card_cache(self, number, company, customers=None):
+    def _caller_card_cache(self, number, company, customers=None, cards=None):
         """The value of ``caller_card`` for ``number`` calling ``company``
-        (see :meth:`_cache_caller_card`)."""
-        # sudo: the gateway user reads no customers; the card is only sent to
-        # agents who may read every record in it (see _cached_card_for)
-        partners = (
-            self.env["res.partner"]
-            .sudo()
-            .with_company(company)
-            .with_context(allowed_company_ids=company.ids)
-        )
+        (see :meth:`_cache_caller_card`).
+
+        :param cards: the customers' cards, made with those of other calls
+            (:meth:`_card_partners`)
+        """
+        partners = self._card_partners(company)
         found = None if customers is None else partners.browse(customers.ids)
         card = self._card_with_member(
-            partners._call_caller_card(number, partners=found), partners
+            partners._call_caller_card(number, partners=found, cards=cards), partners
         )
         order_ids = [
             order["id"]
@@ -1061,6 +1082,19 @@ class CallCdr(models.Model):
             "order_ids": order_ids,
             "card": card,
         }
+
+    @api.model
+    def _card_partners(self, company):
+        """The customers as the caller card of a call to ``company`` reads
+        them."""
+        # sudo: the gateway user reads no customers; the card is only sent to
+        # agents who may read every record in it (see _cached_card_for)
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .with_company(company)
+            .with_context(allowed_company_ids=company.ids)
+        )
 
     def _card_with_member(self, card, partners):
         """``card`` with the member verified by keypad first (when

@@ -1,3 +1,4 @@
+import json
 from functools import partial
 from unittest.mock import patch
 
@@ -21,6 +22,22 @@ class TestIncomingBatch(EventBatchCommon, TransactionCase):
         cls.other_customer = cls.env["res.partner"].create(
             {"name": "Li Na", "phone": "+86 139 1234 5678"}
         )
+        # orders on the cards: last ones, open ones, one cancelled
+        Order = cls.env["call.order"]
+        for customer, day in (
+            (cls.customer, 1),
+            (cls.other_customer, 2),
+            (cls.customer, 3),
+            (cls.customer, 4),
+        ):
+            order = Order.create(
+                {
+                    "partner_id": customer.id,
+                    "booking_start": f"2030-01-0{day} 12:00:00",
+                    "party_size": day + 1,
+                }
+            )
+        order.action_cancel()
 
     def test_batch_gives_what_one_by_one_gives(self):
         before = [
@@ -96,6 +113,13 @@ class TestIncomingBatch(EventBatchCommon, TransactionCase):
         self.assertEqual(calls["n-8"][4], self.hotline.id)
         self.assertFalse(calls["n-9"][4])
         self.assertEqual(calls["n-1"][7], int(routes["n-1"]["partner_ids"][0]))
+        # both customers on the card, with their orders (the cancelled one is
+        # not open)
+        card = json.loads(calls["n-2"][9])
+        orders = {p["id"]: p["last_orders"] for p in card["card"]["partners"]}
+        self.assertEqual(len(orders[self.customer.id]), 3)
+        self.assertEqual(len(orders[self.other_customer.id]), 1)
+        self.assertEqual(len(card["order_ids"]), 4 + 3)  # last 4, open 3
 
     def test_bad_incoming_is_refused_and_the_others_are_created(self):
         bad = self._incoming("r-2", "13700000002")

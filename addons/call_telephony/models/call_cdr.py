@@ -525,22 +525,13 @@ class CallCdr(models.Model):
         :param block: the blacklist entry blocking the caller, if any
         """
         hotline = self.hotline_id
-        waiting = (
-            self.search_count(
-                [
-                    ("live_state", "in", WAITING_STATES),
-                    ("hotline_id", "=", hotline.id),
-                ]
-            )
-            if hotline
-            else 0
-        )
+        waiting, last_agent_id = self._route_reads()
         return {
             "route": {
                 "blacklisted": bool(block),
                 "blacklist_id": block.id if block else None,
                 "partner_ids": partners.ids,
-                "last_agent_id": self._last_agent_for(self.caller_number).id or None,
+                "last_agent_id": last_agent_id,
                 "surge": bool(
                     hotline
                     and hotline.surge_threshold
@@ -1186,22 +1177,37 @@ class CallCdr(models.Model):
         if consulted:
             consulted._set_state("wrapup", wrapup_seconds=self.queue_id.wrapup_seconds)
 
-    def _last_agent_for(self, number):
-        forms = list(number_forms(number))
-        if not forms:
-            return self.env["call.agent"]
-        last = self.search_fetch(
-            [
-                ("caller_digits", "in", forms),
-                ("agent_id", "!=", False),
-                ("answer_time", "!=", False),
-                ("id", "!=", self.id),
-            ],
-            ["agent_id"],
-            order="answer_time desc",
-            limit=1,
-        )
-        return last.agent_id
+    def _route_reads(self):
+        """The number of calls waiting on this call's hotline, and the agent
+        who last answered a call from its number (id or ``None``): two
+        searches (access rules apply) sent as one statement."""
+        self.ensure_one()
+        columns = [SQL("0"), SQL("NULL")]
+        if self.hotline_id:
+            waiting = self._search(
+                [
+                    ("live_state", "in", WAITING_STATES),
+                    ("hotline_id", "=", self.hotline_id.id),
+                ]
+            )
+            columns[0] = SQL("(%s)", waiting.select(SQL("count(*)")))
+        forms = list(number_forms(self.caller_number))
+        if forms:
+            last = self._search(
+                [
+                    ("caller_digits", "in", forms),
+                    ("agent_id", "!=", False),
+                    ("answer_time", "!=", False),
+                    ("id", "!=", self.id),
+                ],
+                order="answer_time desc",
+                limit=1,
+            )
+            columns[1] = SQL(
+                "(%s)", last.select(SQL.identifier(last.table, "agent_id"))
+            )
+        [row] = self.env.execute_query(SQL("SELECT %s, %s", *columns))
+        return row
 
     @api.model
     def _hotlines_from(self, datas):

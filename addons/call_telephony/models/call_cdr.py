@@ -594,6 +594,10 @@ class CallCdr(models.Model):
         queue = self.env["call.queue"].browse(int(data.get("queue_id") or 0)).exists()
         if not queue:
             raise ValidationError(self.env._("Unknown queue %s.", data.get("queue_id")))
+        self._set_queued(when, queue)
+
+    def _set_queued(self, when, queue):
+        """The call waits in ``queue`` (an existing queue) since ``when``."""
         self.write(
             {
                 "queue_id": queue.id,

@@ -39,6 +39,11 @@ AGENT_PREFETCH_FIELDS = [
 OWN_CALL_EVENTS = ("ivr", "dtmf", "member_verified", "queued")
 
 
+def ok_result(key, cdr_id, **extra):
+    """The answer to an event applied, ``key`` being its (call id, seq)."""
+    return dict(extra, call_id=key[0], seq=key[1], cdr_id=cdr_id, status="ok")
+
+
 class PendingRings:
     """Ringing events waiting to be applied together (``call.cdr._ring_many``),
     with their calls and agents for the conflict check."""
@@ -147,6 +152,7 @@ class CallGatewayEvent(models.Model):
         known = self._known_cdrs(gateway, events, log_ids)
         ringable = self._prefetch_agents(events)
         created = self._create_incoming_calls(gateway, events, log_ids, cdrs)
+        queues = self._prefetch_queues(events)
         results, links, rings = [], [], PendingRings()
         for event in events:
             key = (event["call_id"], event["seq"])
@@ -168,18 +174,16 @@ class CallGatewayEvent(models.Model):
             if ring:
                 # applied with the other ringing events, in the same order
                 rings.add(event["call_id"], ring)
-                result = {
-                    "call_id": event["call_id"],
-                    "seq": event["seq"],
-                    "cdr_id": ring["cdr"].id,
-                    "status": "ok",
-                }
+                result = ok_result(key, ring["cdr"].id)
+            elif self._is_plain_queued(event, cdrs, queues):
+                # nothing in it can be refused: no savepoint
+                cdr = cdrs[event["call_id"]]
+                queue = queues[event["data"]["queue_id"]]
+                cdr._set_queued(ts_to_datetime(event["ts"]), queue)
+                result = ok_result(key, cdr.id)
             elif key in created:
                 cdr, partners, block = created.pop(key)
-                route = cdr._incoming_route(partners, block)
-                result = dict(
-                    route, call_id=key[0], seq=key[1], cdr_id=cdr.id, status="ok"
-                )
+                result = ok_result(key, cdr.id, **cdr._incoming_route(partners, block))
             else:
                 result = self._process_one(gateway, event, log_id, cdrs)
             known[key] = result["cdr_id"]
@@ -189,6 +193,30 @@ class CallGatewayEvent(models.Model):
         self._ring_pending(rings)
         self._link_logs(links)
         return results
+
+    @api.model
+    def _prefetch_queues(self, events):
+        """``{id: call.queue}`` of the existing queues that the ``queued``
+        events name (read at once)."""
+        ids = {
+            event["data"].get("queue_id")
+            for event in events
+            if event["type"] == "queued"
+        }
+        ids = [value for value in ids if type(value) is int and value > 0]
+        queues = self.env["call.queue"].browse(ids).exists()
+        queues.mapped("team_id")
+        return {queue.id: queue for queue in queues}
+
+    @api.model
+    def _is_plain_queued(self, event, cdrs, queues):
+        """Whether ``event`` is a ``queued`` event of a known call naming an
+        existing queue: applying it cannot fail."""
+        return (
+            event["type"] == "queued"
+            and event["call_id"] in cdrs
+            and event["data"].get("queue_id") in queues
+        )
 
     @api.model
     def _create_incoming_calls(self, gateway, events, log_ids, cdrs):

@@ -94,6 +94,8 @@ class EventBatchCommon(TelephonyCommon):
                     tuple(c.partner_ids.ids),
                     json.dumps(c.sudo().caller_card, sort_keys=True),
                     c.start_time,
+                    c.queued_time,
+                    c.team_id.id,
                     c.wait_seconds,
                     c.company_id.id,
                 )

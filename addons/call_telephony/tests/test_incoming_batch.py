@@ -1,5 +1,5 @@
 import json
-from functools import partial
+from contextlib import contextmanager
 from unittest.mock import patch
 
 from odoo.tests import TransactionCase, tagged
@@ -39,6 +39,17 @@ class TestIncomingBatch(EventBatchCommon, TransactionCase):
             )
         order.action_cancel()
 
+    @contextmanager
+    def _each_event_alone(self):
+        """The reference: each event applied on its own, incoming events
+        through call.cdr._on_incoming, queued ones in a savepoint."""
+        Event = type(self.env["call.gateway.event"])
+        with (
+            patch.object(Event, "_create_incoming_calls", return_value={}),
+            patch.object(Event, "_is_plain_queued", return_value=False),
+        ):
+            yield
+
     def test_batch_gives_what_one_by_one_gives(self):
         before = [
             # the customer's last call, answered by agent 2
@@ -71,8 +82,9 @@ class TestIncomingBatch(EventBatchCommon, TransactionCase):
             self._incoming("n-4", "17012345678"),
             # the waiting caller answered by agent 1 in the same batch
             self._event("a-2", 3, "answered", agent_id=self.agent_1.id),
-            # no caller ID
+            # no caller ID, then a queue that does not exist
             self._incoming("n-5", ""),
+            self._event("n-5", 2, "queued", queue_id=999999),
             # a call opened by another event before its incoming
             self._event("n-6", 1, "dtmf", digit="1"),
             {**self._incoming("n-6", "13700000006"), "seq": 2},
@@ -83,19 +95,14 @@ class TestIncomingBatch(EventBatchCommon, TransactionCase):
                 "data": {"caller": "13700000009", "hotline_id": 999999},
             },
         ]
-        # one by one, each event through call.cdr._on_incoming
-        one_at_a_time = partial(
-            patch.object,
-            type(self.env["call.gateway.event"]),
-            "_create_incoming_calls",
-            return_value={},
-        )
         (batch, batch_state), (single, single_state) = self._compare_with_one_by_one(
-            before, events, one_at_a_time
+            before, events, self._each_event_alone
         )
         self.assertEqual(batch, single)
         self.assertEqual(batch_state, single_state)
-        self.assertTrue(all(r["status"] == "ok" for r in batch))
+        status = {(r["call_id"], r["seq"]): r["status"] for r in batch}
+        self.assertEqual(status.pop(("n-5", 2)), "error")  # unknown queue
+        self.assertEqual(set(status.values()), {"ok"})
         routes = {r["call_ref"]: r["route"] for r in batch if "route" in r}
         customers = self.other_customer | self.customer
         self.assertEqual(set(routes["n-1"]["partner_ids"]), set(customers.ids))

@@ -1,6 +1,8 @@
 """Odoo's cost of the ``incoming`` events of one gateway batch: 30 new calls
-(unknown numbers, then returning customers), this code against a baseline
-checkout, run alternately in separate processes on the same database.
+(unknown numbers, returning customers, and unknown numbers each followed by
+its ``queued`` event as a burst's POST carries them), this code against a
+baseline checkout, run alternately in separate processes on the same
+database.
 
     source setup/common.sh; ensure_venv; ensure_postgres; find_odoo
     git worktree add /tmp/base <commit>
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "call_telephony.md"
 TITLE = "Incoming calls of one batch (`bench_call_telephony_incoming.py`)"
 WARM_UP = 2
+# unknown callers, returning customers, unknown callers each then queued
+KINDS = ("unknown", "known", "burst")
 
 
 def odoo_args(db, checkout):
@@ -45,6 +49,35 @@ def odoo_args(db, checkout):
     ]
 
 
+def batch_events(kind, stamp, hotline, queue, known, calls):
+    """The events of one batch: ``calls`` incoming calls (then, for the
+    burst, each put in the hotline's queue)."""
+    numbers = known if kind == "known" else [f"1391000{i:04d}" for i in range(calls)]
+    payload = []
+    for i, number in enumerate(numbers):
+        data = {"hotline_id": hotline.id, "caller": number, "callee": hotline.number}
+        payload.append(
+            {
+                "call_id": f"{stamp}-{i}",
+                "seq": 1,
+                "type": "incoming",
+                "ts": time.time(),
+                "data": data,
+            }
+        )
+        if kind == "burst":
+            payload.append(
+                {
+                    "call_id": f"{stamp}-{i}",
+                    "seq": 2,
+                    "type": "queued",
+                    "ts": time.time(),
+                    "data": {"queue_id": queue.id},
+                }
+            )
+    return payload
+
+
 def measure(db, checkout, calls, batches):
     """Run in a child process: the batches of both kinds, as a dict."""
     import odoo  # noqa: PLC0415
@@ -59,31 +92,14 @@ def measure(db, checkout, calls, batches):
         known = env["call.partner.number"].search([], limit=calls).mapped("number")
         if len(known) < calls:
             sys.exit(f"{db}: fewer than {calls} customer numbers")
+        queue = hotline.default_queue_id or env["call.queue"].search([], limit=1)
         events = env["call.gateway.event"].with_user(gateway)
         result = {}
-        for kind in ("unknown", "known"):
+        for kind in KINDS:
             rows = []
             for batch in range(WARM_UP + batches):
-                numbers = (
-                    known
-                    if kind == "known"
-                    else [f"1391000{i:04d}" for i in range(calls)]
-                )
                 stamp = f"bench-inc-{os.getpid()}-{kind}-{batch}"
-                payload = [
-                    {
-                        "call_id": f"{stamp}-{i}",
-                        "seq": 1,
-                        "type": "incoming",
-                        "ts": time.time(),
-                        "data": {
-                            "hotline_id": hotline.id,
-                            "caller": number,
-                            "callee": hotline.number,
-                        },
-                    }
-                    for i, number in enumerate(numbers)
-                ]
+                payload = batch_events(kind, stamp, hotline, queue, known, calls)
                 cr.execute("SAVEPOINT bench")
                 queries = cr.sql_log_count
                 wall, cpu = time.perf_counter(), time.process_time()
@@ -131,7 +147,8 @@ def run_child(args, checkout):
 
 def write_results(args, table, loads):
     lines = [
-        f"{args.calls} `incoming` events of new calls in one batch, applied by "
+        f"{args.calls} `incoming` events of new calls in one batch (*burst*: each "
+        "followed by its `queued` event), applied by "
         "`call.gateway.event._process_batch` as the gateway user and rolled back; "
         f"{args.batches} batches per kind after {WARM_UP} warm-up batches, in a "
         f"process of its own per run; baseline `{args.baseline}` "
@@ -202,7 +219,7 @@ def main():
     for run in range(1, args.pairs + 1):
         for code, checkout in codes:
             result = run_child(args, checkout)
-            for kind in ("unknown", "known"):
+            for kind in KINDS:
                 table.append((run, code, kind, result[kind]))
             print(run, code, json.dumps(result), flush=True)
     loads.append(os.getloadavg()[0])

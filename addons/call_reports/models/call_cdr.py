@@ -3,6 +3,9 @@ from odoo import api, models
 # call.cdr fields no report cube reads: the live state changes at every ring
 # of a call (the screen-pop path), the cubes stay as they are
 NOT_SUMMED_FIELDS = frozenset({"live_state"})
+# cr.precommit.data key: the companies whose dashboards were told to refresh
+# by this transaction (a frozenset: see call.gateway.event)
+REFRESHED_KEY = "call_reports.refreshed_company_ids"
 
 
 class CallCdr(models.Model):
@@ -42,7 +45,13 @@ class CallCdr(models.Model):
         supervisors = self.env.ref(
             "call_ordering.call_ordering_group_manager", raise_if_not_found=False
         )
-        if supervisors:
+        # once per transaction and company: a burst of calls in one gateway
+        # batch makes one message, not one per call
+        data = self.env.cr.precommit.data
+        refreshed = data.get(REFRESHED_KEY, frozenset())
+        company_ids = [i for i in self.company_id.ids if i not in refreshed]
+        if supervisors and company_ids:
+            data[REFRESHED_KEY] = refreshed | set(company_ids)
             supervisors.sudo()._bus_send(
-                "call_reports/refresh", {"company_ids": self.company_id.ids}
+                "call_reports/refresh", {"company_ids": company_ids}
             )

@@ -78,12 +78,30 @@ class TestSupervisorAlerts(CallReportsCase):
             self.queue, self.env["call.queue"]._cron_call_reports_check_alerts()
         )
 
-    def test_new_calls_refresh_the_dashboards(self):
-        self.offered_calls(1, "answered", 5)
+    def refreshes(self):
         self.env.cr.precommit.run()
-        refreshes = [
-            message
+        return [
+            json.loads(message.message)["payload"]
             for message in self.env["bus.bus"].sudo().search([])
             if json.loads(message.message).get("type") == "call_reports/refresh"
         ]
-        self.assertTrue(refreshes)
+
+    def test_new_calls_refresh_the_dashboards(self):
+        self.offered_calls(1, "answered", 5)
+        self.assertEqual(self.refreshes(), [{"company_ids": [self.company.id]}])
+
+    def test_a_burst_of_calls_refreshes_the_dashboards_once(self):
+        """Calls recorded one after the other in one transaction (a gateway
+        batch): one message per company, not one per call."""
+        for _call in range(3):
+            self.offered_calls(1, "answered", 5)
+        other = self.env["res.company"].create({"name": "Other branch"})
+        self.env["call.cdr"].create({"direction": "inbound", "company_id": other.id})
+        self.offered_calls(1, "answered", 5)
+        self.assertEqual(
+            self.refreshes(),
+            [{"company_ids": [self.company.id]}, {"company_ids": [other.id]}],
+        )
+        # the next transaction tells them again
+        self.offered_calls(1, "answered", 5)
+        self.assertEqual(len(self.refreshes()), 3)

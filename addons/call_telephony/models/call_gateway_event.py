@@ -195,6 +195,13 @@ class CallGatewayEvent(models.Model):
         return results
 
     @api.model
+    def _once_per_transaction_keys(self):
+        """Keys of ``cr.precommit.data`` that mark a bus message sent once
+        per transaction: a refused event's savepoint gives them back their
+        value from before it. Their values must not be changed in place."""
+        return ONCE_PER_TRANSACTION_KEYS
+
+    @api.model
     def _prefetch_queues(self, events):
         """``{id: call.queue}`` of the existing queues that the ``queued``
         events name (read at once)."""
@@ -307,7 +314,7 @@ class CallGatewayEvent(models.Model):
         queued = cr.precommit.data
         saved = (
             len(queued.get("bus.bus.values", ())),
-            {key: queued.get(key) for key in ONCE_PER_TRANSACTION_KEYS},
+            {key: queued.get(key) for key in self._once_per_transaction_keys()},
         )
         try:
             with cr.savepoint(flush=False):

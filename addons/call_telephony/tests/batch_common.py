@@ -108,8 +108,18 @@ class EventBatchCommon(TelephonyCommon):
             "logs": sorted(
                 (e.call_ref, e.seq, e.state, e.message, e.cdr_id.call_ref) for e in logs
             ),
-            "bus": bus,
+            # in order for each type of message (messages of different types
+            # are independent: their order may differ)
+            "bus": {key: self._by_type(messages) for key, messages in bus.items()},
         }
+
+    @staticmethod
+    def _by_type(messages):
+        """``{type: [payload]}`` of ``[(type, payload)]``."""
+        by_type = {}
+        for message_type, payload in messages:
+            by_type.setdefault(message_type, []).append(payload)
+        return by_type
 
     def _compare_with_one_by_one(self, before, events, reference=nullcontext):
         """Apply ``events`` in one batch, then one by one (in the order the

@@ -61,8 +61,9 @@ class TestRingingBatch(EventBatchCommon, TransactionCase):
         self.assertEqual(agents[agent_5.id][1:3], ("ringing", "b-5"))
         pops = [
             p["call_id"]
-            for t, p in batch_state["bus"][self.user_agent_1.partner_id.id]
-            if t == "call_telephony/ring"
+            for p in batch_state["bus"][self.user_agent_1.partner_id.id][
+                "call_telephony/ring"
+            ]
         ]
         self.assertEqual(sorted(pops), ["b-1", "b-4"])
 

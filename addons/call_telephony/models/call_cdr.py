@@ -427,7 +427,6 @@ class CallCdr(models.Model):
         :param events: checked ``incoming`` events of calls not known yet
         :return: ``{call_ref: (call.cdr, customers found, blacklist entry)}``
         """
-        self.check_access("create")
         datas = [event["data"] for event in events]
         hotlines = self._hotlines_from(datas)
         callers = [data.get("caller") or "" for data in datas]
@@ -457,9 +456,10 @@ class CallCdr(models.Model):
             vals_list.append(vals)
             block = Blacklist._find_block(caller, block_rows) if caller else Blacklist
             extras.append((partners.with_env(self.env), block))
-        # sudo: the cached caller card is a technical field (the gateway
-        # user's right to create calls is checked above)
+        # sudo: the cached caller card is a technical field; the gateway
+        # user's rights (and record rules) on the calls are checked after
         cdrs = self.sudo().create(vals_list).with_env(self.env)
+        cdrs.check_access("create")
         return {
             cdr.call_ref: (cdr, partners, block)
             for cdr, (partners, block) in zip(cdrs, extras, strict=True)

@@ -246,13 +246,14 @@ class CallGatewayEvent(models.Model):
             return {}
         # as in _process_one: the bus messages queued stay queued
         self.env.flush_all()
+        saved = self._queued_mark()
         try:
             with self.env.cr.savepoint(flush=False):
                 created = self.env["call.cdr"]._gateway_create_incoming(gateway, fresh)
                 self.env.flush_all()
         except (UserError, ValidationError, ValueError, TypeError, KeyError) as exc:
             _logger.info("incoming calls applied one by one: %s", exc)
-            self.env.transaction.clear()
+            self._forget_since(saved)
             return {}
         cdrs.update((ref, found[0]) for ref, found in created.items())
         return {(e["call_id"], e["seq"]): created[e["call_id"]] for e in fresh}
@@ -311,11 +312,7 @@ class CallGatewayEvent(models.Model):
         # event; the ORM is flushed inside the savepoint so that a failing
         # write is rolled back with its event.
         self.env.flush_all()
-        queued = cr.precommit.data
-        saved = (
-            len(queued.get("bus.bus.values", ())),
-            {key: queued.get(key) for key in self._once_per_transaction_keys()},
-        )
+        saved = self._queued_mark()
         try:
             with cr.savepoint(flush=False):
                 extra, cdr = self._apply(gateway, event, cdrs)
@@ -483,9 +480,26 @@ class CallGatewayEvent(models.Model):
         """After the savepoint of a refused event was rolled back: drop what
         the event left in the cache and the queued bus messages it added
         (those of the events applied before stay queued)."""
-        self.env.transaction.clear()
         # a call created by the refused event was rolled back with it
         cdrs.pop(event["call_id"], None)
+        self._forget_since(saved)
+
+    @api.model
+    def _queued_mark(self):
+        """What the transaction queued so far for its commit (bus messages,
+        once-per-transaction flags), for :meth:`_forget_since`."""
+        queued = self.env.cr.precommit.data
+        return (
+            len(queued.get("bus.bus.values", ())),
+            {key: queued.get(key) for key in self._once_per_transaction_keys()},
+        )
+
+    @api.model
+    def _forget_since(self, saved):
+        """After a savepoint was rolled back: empty the cache, drop the bus
+        messages queued since ``saved`` (:meth:`_queued_mark`) and give the
+        flags back their values."""
+        self.env.transaction.clear()
         queued = self.env.cr.precommit.data
         bus_count, flags = saved
         if "bus.bus.values" in queued:

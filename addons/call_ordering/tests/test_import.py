@@ -13,7 +13,7 @@ from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from ..wizard import call_partner_import
 from .common import CallOrderingCase
 
-HEADERS = ["姓名", "手机", "Home Phone", "单位", "性别"]
+HEADERS = ("姓名", "手机", "Home Phone", "单位", "性别")
 
 
 def xlsx_bytes(rows, headers=HEADERS):

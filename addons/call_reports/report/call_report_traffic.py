@@ -210,25 +210,35 @@ class CallReportCube(models.AbstractModel):
     def _ensure_table(self):
         """Create the cube's table (other report views read it)."""
         cr = self.env.cr
-        columns = ",\n".join(
-            f"{column} {sql_type}"
+        # column types come from this module's constants, names are quoted
+        columns = [
+            SQL("%s %s", SQL.identifier(column), SQL(sql_type))
             for column, (_expression, sql_type) in self._dimension_sql().items()
-        )
-        sums = ",\n".join(
-            f"{column} {'double precision' if column == 'qa_sum' else 'bigint'}"
-            for column in SUMS
-        )
-        ratios = ",\n".join(f"{column} double precision" for column in RATIOS)
-        cr.execute(
-            f"""
-            CREATE TABLE IF NOT EXISTS "{self._table}" (
-                id serial PRIMARY KEY, {columns}, {sums}, {ratios}
+        ]
+        columns += [
+            SQL(
+                "%s %s",
+                SQL.identifier(column),
+                SQL("double precision" if column == "qa_sum" else "bigint"),
             )
-            """
+            for column in SUMS
+        ]
+        columns += [
+            SQL("%s double precision", SQL.identifier(column)) for column in RATIOS
+        ]
+        cr.execute(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS %s (id serial PRIMARY KEY, %s)",
+                SQL.identifier(self._table),
+                SQL(", ").join(columns),
+            )
         )
         cr.execute(
-            f'CREATE INDEX IF NOT EXISTS "{self._table}_start_time_idx" '
-            f'ON "{self._table}" (start_time)'
+            SQL(
+                "CREATE INDEX IF NOT EXISTS %s ON %s (start_time)",
+                SQL.identifier(f"{self._table}_start_time_idx"),
+                SQL.identifier(self._table),
+            )
         )
         cr.execute(
             "CREATE INDEX IF NOT EXISTS call_cdr_report_start_time_idx "

@@ -57,7 +57,7 @@ class CallOrder(models.Model):
     )
 
     def init(self):
-        super().init()
+        result = super().init()
         # the seat map looks up the guests still seated: keep that set small
         self.env.cr.execute(
             """
@@ -65,6 +65,7 @@ class CallOrder(models.Model):
                 ON call_order (booking_start) WHERE state = 'arrived'
             """
         )
+        return result
 
     @api.depends("booking_start", "duration", "booking_buffer")
     def _compute_slot_end(self):

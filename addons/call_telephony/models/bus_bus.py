@@ -17,5 +17,6 @@ class BusBus(models.Model):
         With a day of calls in it (57,000 rows) those scans took 30-57 ms
         each and doubled the screen-pop time of 30 agents rung at once.
         """
-        super().init()
+        result = super().init()
         create_index(self.env.cr, CREATE_DATE_INDEX, self._table, ["create_date"])
+        return result

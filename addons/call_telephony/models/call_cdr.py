@@ -42,16 +42,6 @@ PREFETCH_FIELDS = [
 ]
 
 
-def ts_to_datetime(ts):
-    """Gateway timestamp (epoch seconds, UTC) to a naive UTC datetime."""
-    if ts in (None, False, ""):
-        return fields.Datetime.now()
-    try:
-        return datetime.utcfromtimestamp(float(ts)).replace(microsecond=0)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ValidationError(f"bad timestamp {ts!r}") from exc
-
-
 class CallCdr(models.Model):
     """Call detail record: one call from the first event to the hang-up."""
 
@@ -381,6 +371,19 @@ class CallCdr(models.Model):
     # Gateway events (called by call.gateway.event)
     # ------------------------------------------------------------------
     @api.model
+    def _gateway_time(self, ts):
+        """Gateway timestamp (epoch seconds, UTC) to a naive UTC datetime;
+        none: now."""
+        if ts in (None, False, ""):
+            return fields.Datetime.now()
+        try:
+            return datetime.utcfromtimestamp(float(ts)).replace(microsecond=0)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError(
+                self.env._("Bad timestamp %(ts)s.", ts=repr(ts))
+            ) from exc
+
+    @api.model
     def _gateway_prefetch(self, gateway, call_refs):
         """``{call_ref: call.cdr}`` of the known calls of an event batch."""
         cdrs = self.search_fetch(
@@ -401,7 +404,7 @@ class CallCdr(models.Model):
                 {
                     "gateway": gateway,
                     "call_ref": call_ref,
-                    "start_time": ts_to_datetime(ts),
+                    "start_time": self._gateway_time(ts),
                 }
             )
         return cdr
@@ -415,7 +418,7 @@ class CallCdr(models.Model):
         handler = getattr(self, f"_on_{event_type}", None)
         if event_type not in GATEWAY_EVENT_TYPES or handler is None:
             raise ValidationError(self.env._("Unknown event type %s.", event_type))
-        return handler(ts_to_datetime(ts), data or {}) or {}
+        return handler(self._gateway_time(ts), data or {}) or {}
 
     @api.model
     def _gateway_create_incoming(self, gateway, events):
@@ -443,7 +446,7 @@ class CallCdr(models.Model):
             events, datas, hotlines, callers, companies, strict=True
         ):
             partners = found.get(caller, Partner)
-            vals = self._incoming_values(ts_to_datetime(event["ts"]), data, hotline)
+            vals = self._incoming_values(self._gateway_time(event["ts"]), data, hotline)
             vals.update(
                 gateway=gateway,
                 call_ref=event["call_id"],
@@ -640,7 +643,7 @@ class CallCdr(models.Model):
         computes the card as the agent)."""
         self.ensure_one()
         try:
-            ts_to_datetime(ts)
+            self._gateway_time(ts)
         except ValidationError:
             return None
         ids = data.get("agent_ids") or (

@@ -2,6 +2,7 @@ import uuid
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 # One row holding the configuration version, written by the transaction that
 # changes the configuration: a reader sees the version and the data of the
@@ -75,24 +76,33 @@ class CallGatewayCommand(models.Model):
 
     def init(self):
         cr = self.env.cr
+        table = SQL.identifier(CONFIG_VERSION_TABLE)
         cr.execute(
-            f"""
-            CREATE TABLE IF NOT EXISTS {CONFIG_VERSION_TABLE} (
-                id integer PRIMARY KEY CHECK (id = 1),
-                version bigint NOT NULL DEFAULT 0
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS %s (
+                    id integer PRIMARY KEY CHECK (id = 1),
+                    version bigint NOT NULL DEFAULT 0
+                )
+                """,
+                table,
             )
-            """
         )
         # go on from the version of the former sequence, if any
         cr.execute("SELECT to_regclass(%s)", [OLD_VERSION_SEQUENCE])
         start = 0
         if cr.fetchone()[0]:
-            cr.execute(f"SELECT last_value FROM {OLD_VERSION_SEQUENCE}")
+            cr.execute(
+                SQL("SELECT last_value FROM %s", SQL.identifier(OLD_VERSION_SEQUENCE))
+            )
             start = cr.fetchone()[0]
         cr.execute(
-            f"INSERT INTO {CONFIG_VERSION_TABLE} (id, version) VALUES (1, %s)"
-            " ON CONFLICT (id) DO NOTHING",
-            [start],
+            SQL(
+                "INSERT INTO %s (id, version) VALUES (1, %s)"
+                " ON CONFLICT (id) DO NOTHING",
+                table,
+                start,
+            )
         )
 
     # ------------------------------------------------------------------
@@ -169,7 +179,9 @@ class CallGatewayCommand(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _config_version(self):
-        self.env.cr.execute(f"SELECT version FROM {CONFIG_VERSION_TABLE}")
+        self.env.cr.execute(
+            SQL("SELECT version FROM %s", SQL.identifier(CONFIG_VERSION_TABLE))
+        )
         row = self.env.cr.fetchone()
         return row[0] if row else 0
 
@@ -182,7 +194,10 @@ class CallGatewayCommand(models.Model):
             return
         data["call_telephony.config_changed"] = True
         self.env.cr.execute(
-            f"UPDATE {CONFIG_VERSION_TABLE} SET version = version + 1 RETURNING version"
+            SQL(
+                "UPDATE %s SET version = version + 1 RETURNING version",
+                SQL.identifier(CONFIG_VERSION_TABLE),
+            )
         )
         version = self.env.cr.fetchone()[0]
         partners = self._gateway_partners()

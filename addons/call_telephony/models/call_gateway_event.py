@@ -5,8 +5,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .call_cdr import ts_to_datetime
-
 _logger = logging.getLogger(__name__)
 
 # events that are not about one call
@@ -179,7 +177,7 @@ class CallGatewayEvent(models.Model):
                 # nothing in it can be refused: no savepoint
                 cdr = cdrs[event["call_id"]]
                 queue = queues[event["data"]["queue_id"]]
-                cdr._set_queued(ts_to_datetime(event["ts"]), queue)
+                cdr._set_queued(cdr._gateway_time(event["ts"]), queue)
                 result = ok_result(key, cdr.id)
             elif key in created:
                 cdr, partners, block = created.pop(key)
@@ -513,7 +511,7 @@ class CallGatewayEvent(models.Model):
     @api.model
     def _event_time(self, ts):
         try:
-            return ts_to_datetime(ts)
+            return self.env["call.cdr"]._gateway_time(ts)
         except ValidationError:
             return fields.Datetime.now()
 

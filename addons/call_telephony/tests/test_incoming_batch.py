@@ -165,3 +165,19 @@ class TestIncomingBatch(EventBatchCommon, TransactionCase):
         # who last answered its number) in one statement; the rest is done
         # once for the batch
         self.assertLessEqual(counts[2] - counts[1], 6)
+
+    def test_bad_timestamp_is_refused_alone_in_the_gateway_user_language(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search(
+            [("name", "=", "call_telephony")]
+        )._update_translations(["zh_CN"])
+        self.user_gateway.lang = "zh_CN"
+        bad = {**self._incoming("t-2", "13700000002"), "ts": "yesterday"}
+        results = self.Event.with_context(lang="zh_CN")._process_batch(
+            "gw1", [self._incoming("t-1", "13700000001"), bad]
+        )
+        self.assertEqual([r["status"] for r in results], ["ok", "error"])
+        self.assertIn("时间戳无效", results[1]["message"])
+        self.assertIn("'yesterday'", results[1]["message"])
+        self.assertTrue(self.env["call.cdr"].search([("call_ref", "=", "t-1")]))
+        self.assertFalse(self.env["call.cdr"].search([("call_ref", "=", "t-2")]))

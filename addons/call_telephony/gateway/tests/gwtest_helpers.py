@@ -345,13 +345,7 @@ class PoolProcess:
         raise AssertionError("pool did not start:\n" + self.log.read_text()[-4000:])
 
     def stop(self, timeout=60):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc, timeout=timeout)
 
     def outcomes(self):
         calls = collections.defaultdict(set)
@@ -541,6 +535,19 @@ class RecordingOdoo:
         )
 
 
+def terminate(proc, sig=signal.SIGTERM, timeout=20):
+    """Send ``sig`` to a running process and wait for it; kill it after
+    ``timeout`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 class _Process:
     def __init__(self):
         self.proc = None
@@ -586,14 +593,7 @@ class _Process:
         return False
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(sig)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        terminate(self.proc, sig, timeout)
 
     def kill(self):
         self.stop(signal.SIGKILL)

@@ -147,14 +147,14 @@ def timed(func, inputs, max_seconds):
     return durations, results
 
 
-def write_section(title, body):
+def write_section(title, body, results=RESULTS):
     """Replace (or add) the ``## title`` section of the results file."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    text = RESULTS.read_text() if RESULTS.exists() else "# call_ordering benchmarks\n"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    text = results.read_text() if results.exists() else "# call_ordering benchmarks\n"
     marker = f"\n## {title}\n"
     if marker in text:
         head, _sep, tail = text.partition(marker)
         rest = tail.split("\n## ", 1)
         text = head + ("\n## " + rest[1] if len(rest) > 1 else "")
     text = text.rstrip("\n") + "\n" + marker + body.rstrip("\n") + "\n"
-    RESULTS.write_text(text)
+    results.write_text(text)

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from _call_ordering_common import write_section
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "call_telephony.md"
 TITLE = "Incoming calls of one batch (`bench_call_telephony_incoming.py`)"
@@ -169,19 +171,8 @@ def write_results(args, table, loads):
         )
     body = "\n".join(lines) + "\n"
     print(body)
-    if args.no_write:
-        return
-    text = RESULTS.read_text()
-    marker = f"\n## {TITLE}\n"
-    if marker in text:
-        head, _sep, tail = text.partition(marker)
-        rest = tail.split("\n## ", 1)
-        text = head + ("\n## " + rest[1] if len(rest) > 1 else "")
-    # newest section first, under the file's title and introduction
-    intro, _sep, sections = text.partition("\n## ")
-    RESULTS.write_text(
-        intro.rstrip("\n") + "\n" + marker + "\n" + body + "\n## " + sections
-    )
+    if not args.no_write:
+        write_section(TITLE, body, RESULTS)
 
 
 def git_rev(checkout):

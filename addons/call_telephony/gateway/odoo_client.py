@@ -464,6 +464,14 @@ class ConfigPoller(threading.Thread):
         self.stopping.set()
         self.wakeup.set()
 
+    def first_fetch(self, fallback):
+        """The first fetch, at start; ``fallback`` says what is used
+        instead while Odoo is unreachable."""
+        try:
+            self.fetch()
+        except (OdooUnavailable, OdooError) as exc:
+            _logger.warning("Odoo unreachable at start (%s): %s", exc, fallback)
+
     def fetch(self):
         data = self.client.get_config(since=self.version)
         if data.get("changed", True) and "hotlines" in data:
@@ -505,3 +513,16 @@ class CommandPoller(threading.Thread):
                 continue
             for command in commands:
                 self.dispatch(command)
+
+
+def command_receiver(client, config, on_command, taken=()):
+    """What receives Odoo's commands: the websocket listener, or the poller
+    when the websocket is off (``config.websocket``).
+
+    :param taken: ids of the commands run before a restart (not run again)
+    """
+    if config.websocket:
+        return CommandListener(client, on_command, taken, config.websocket_url)
+    return CommandPoller(
+        client, on_command, max(config.config_poll_seconds, 0.5), taken
+    )

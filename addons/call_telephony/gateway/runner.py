@@ -7,13 +7,10 @@ import signal
 
 from .engine import Engine
 from .odoo_client import (
-    CommandListener,
-    CommandPoller,
     ConfigPoller,
     Flusher,
     OdooClient,
-    OdooError,
-    OdooUnavailable,
+    command_receiver,
 )
 from .snapshot import Snapshot
 from .spool import Spool
@@ -83,27 +80,13 @@ class Gateway:
             on_config_version=self.poller.kick,
         )
         engine.flusher = self.flusher
-        try:
-            self.poller.fetch()
-        except (OdooUnavailable, OdooError) as exc:
-            _logger.warning(
-                "Odoo unreachable at start (%s): using the last configuration", exc
-            )
+        self.poller.first_fetch("using the last configuration")
         self.poller.start()
         self.flusher.start()
         # a restarted gateway does not run the commands it took again
-        taken = self.spool.command_ids()
-        if self.config.websocket:
-            self.listener = CommandListener(
-                self.client, engine.on_command, taken, self.config.websocket_url
-            )
-        else:
-            self.listener = CommandPoller(
-                self.client,
-                engine.on_command,
-                max(self.config.config_poll_seconds, 0.5),
-                taken,
-            )
+        self.listener = command_receiver(
+            self.client, self.config, engine.on_command, self.spool.command_ids()
+        )
         self.listener.start()
 
     def _start_uplink_link(self):

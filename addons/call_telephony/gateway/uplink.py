@@ -31,12 +31,9 @@ import socket
 import threading
 
 from .odoo_client import (
-    CommandListener,
-    CommandPoller,
     ConfigPoller,
     Flusher,
-    OdooError,
-    OdooUnavailable,
+    command_receiver,
 )
 from .spool import Spool
 
@@ -235,14 +232,7 @@ class PoolUplink:
             for spool in self.spools
         ]
         taken = set().union(*(spool.command_ids() for spool in self.spools))
-        if config.websocket:
-            self.listener = CommandListener(
-                client, self._on_command, taken, config.websocket_url
-            )
-        else:
-            self.listener = CommandPoller(
-                client, self._on_command, max(config.config_poll_seconds, 0.5), taken
-            )
+        self.listener = command_receiver(client, config, self._on_command, taken)
 
     @property
     def address(self):
@@ -250,13 +240,7 @@ class PoolUplink:
 
     def start(self):
         self.server.start()
-        try:
-            self.poller.fetch()
-        except (OdooUnavailable, OdooError) as exc:
-            _logger.warning(
-                "Odoo unreachable at start (%s): workers use their last configuration",
-                exc,
-            )
+        self.poller.first_fetch("workers use their last configuration")
         for thread in (self.poller, *self.flushers, self.listener):
             thread.start()
         _logger.info("pool uplink to %s on %s", self.client.url, self.address)

@@ -215,11 +215,13 @@ class Pool:
             # each worker cycles through its own RTP ports only
             "CALL_GATEWAY_RTP_PORT_RANGE": str(min(cfg.rtp_port_range, RTP_SPACING)),
             "CALL_GATEWAY_AGENT_LEDGER": cfg.agent_ledger or str(self.ledger_path),
-            "CALL_GATEWAY_CONFIG_POLL_SECONDS": str(self._poll_seconds(index)),
         }
         if self.uplink is not None:
             env["CALL_GATEWAY_POOL_UPLINK"] = self.uplink.address
             env["CALL_GATEWAY_POOL_WORKER"] = str(index)
+        else:
+            # each worker polls Odoo itself
+            env["CALL_GATEWAY_CONFIG_POLL_SECONDS"] = str(self._poll_seconds(index))
         return Member(f"worker-{index}-{role}", args, env, "SIP gateway listening")
 
     def _poll_seconds(self, index):

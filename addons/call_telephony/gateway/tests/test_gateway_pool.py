@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import types
 
 import pytest
 from gateway import acd
@@ -81,6 +82,12 @@ def test_only_the_first_worker_polls_the_configuration_at_full_rate(tmp_path):
     assert poll_seconds(True) == [5.0] + [5.0 * IDLE_POLL_FACTOR] * 3
     # without it polling is the only way to learn of a change
     assert poll_seconds(False) == [5.0] * 4
+    # with the launcher's uplink the workers do not poll at all
+    pool = Pool(GatewayConfig(spool_dir=str(tmp_path)), workers=1, surge_workers=0)
+    pool.uplink = types.SimpleNamespace(address="127.0.0.1:9")
+    env = pool._worker(1, 6001, "line").env
+    assert env["CALL_GATEWAY_POOL_UPLINK"] == "127.0.0.1:9"
+    assert "CALL_GATEWAY_CONFIG_POLL_SECONDS" not in env
 
 
 @needs_kamailio

@@ -147,10 +147,11 @@ def timed(func, inputs, max_seconds):
     return durations, results
 
 
-def write_section(title, body, results=RESULTS):
-    """Replace (or add) the ``## title`` section of the results file."""
+def write_section(title, body, results=RESULTS, header="# call_ordering benchmarks\n"):
+    """Replace (or add) the ``## title`` section of the results file
+    (``header`` starts a new file)."""
     results.parent.mkdir(parents=True, exist_ok=True)
-    text = results.read_text() if results.exists() else "# call_ordering benchmarks\n"
+    text = results.read_text() if results.exists() else header
     marker = f"\n## {title}\n"
     if marker in text:
         head, _sep, tail = text.partition(marker)

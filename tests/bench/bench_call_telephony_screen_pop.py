@@ -26,8 +26,8 @@ agent's websocket - moment its ringing request was sent. Also reported: how
 long the ringing requests took (answer received - sent) and the spread of the
 arrivals of one round (last card - first card), i.e. how long Odoo's websocket
 worker took to wake the agents' sockets one after the other.
-Results go to tests/bench/results/call_telephony.md unless ``--results`` names
-another file.
+Results go to the section "Latest run" of tests/bench/results/call_telephony.md
+(the other sections stay) unless ``--results`` names another file.
 """
 
 import argparse
@@ -44,6 +44,7 @@ from pathlib import Path
 
 import requests
 import websocket
+from _call_ordering_common import write_section
 from _odoo_web import login, percentile, rpc, websocket_version
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -421,8 +422,6 @@ def main():
 
 def write_results(args, results, loads):
     lines = [
-        "# call_telephony benchmark: screen pop",
-        "",
         "Path measured inside Odoo: the gateway's `ringing` event (HTTP POST",
         "to `/call_telephony/gateway/events`) → CDR and agent state updated,",
         "caller card (computed at `incoming`, checked against the agent's",
@@ -470,8 +469,13 @@ def write_results(args, results, loads):
         "",
         "",
     ]
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text("\n".join(lines), encoding="utf-8")
+    # the run's own section: the earlier runs and findings in the file stay
+    write_section(
+        "Latest run (`bench_call_telephony_screen_pop.py`)",
+        "\n".join(lines),
+        args.results,
+        header="# call_telephony benchmark: screen pop\n",
+    )
     print("\n".join(lines))
 
 

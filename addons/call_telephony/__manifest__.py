@@ -38,6 +38,7 @@
             "call_telephony/static/tests/tours/*.js",
         ],
     },
+    "post_load": "post_load",
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
     "installable": True,

@@ -1,6 +1,8 @@
 from . import (
     test_agent_state,
     test_bus_index,
+    test_bus_poll_many,
+    test_bus_wave,
     test_call_events,
     test_callback_queue,
     test_gateway_api,

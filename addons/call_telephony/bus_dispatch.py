@@ -68,12 +68,11 @@ class _Wave:
     def run(self):
         try:
             with acquire_cursor(self.db) as cr:
-                live = [m for m in self.members if self._session_ok(cr, m)]
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                live = [m for m in self.members if self._session_ok(env, m)]
                 if live:
-                    bus = api.Environment(cr, SUPERUSER_ID, {})["bus.bus"]
-                    found = bus._call_poll_many(
-                        [_poll_request(m.websocket) for m in live]
-                    )
+                    requests = [_poll_request(m.websocket) for m in live]
+                    found = env["bus.bus"]._call_poll_many(requests)
                     for member, notifications in zip(live, found, strict=True):
                         member.notifications = notifications
         except Exception as error:  # each socket handles it as Odoo's dispatch would
@@ -82,12 +81,11 @@ class _Wave:
                     member.error = error
 
     @staticmethod
-    def _session_ok(cr, member):
+    def _session_ok(env, member):
+        """Odoo's session check; the token depends on the session's user
+        and id only, so one environment serves the whole wave."""
         session = member.session
-        if session.uid is None:
-            return True
-        env = api.Environment(cr, session.uid, dict(session.context, lang=None))
-        if check_session(session, env):
+        if session.uid is None or check_session(session, env):
             return True
         member.error = SessionExpiredException()
         return False

@@ -31,49 +31,62 @@ class BusBus(models.Model):
     def _call_poll_many(self, requests):
         """What ``_poll(channels, last, ignore_ids)`` returns for each
         ``(channels, last, ignore_ids)`` of ``requests``, read with one query
-        (the websockets woken together, see ``bus_dispatch.py``)."""
+        (the websockets woken together, see ``bus_dispatch.py``): the
+        database returns each socket's messages and nothing else."""
         dbname = self.env.cr.dbname
-        wanted = [
-            (
-                {json_dump(channel_with_db(dbname, channel)) for channel in channels},
-                last,
-                set(ignored or ()),
-            )
-            for channels, last, ignored in requests
-        ]
-        every_channel = set().union(*(channels for channels, _last, _ignored in wanted))
+        wanted = {"index": [], "channel": [], "last": []}
+        ignored = {"index": [], "id": []}
+        for index, (channels, last, ignore_ids) in enumerate(requests):
+            for channel in {json_dump(channel_with_db(dbname, c)) for c in channels}:
+                wanted["index"].append(index)
+                wanted["channel"].append(channel)
+                wanted["last"].append(last)
+            ignored["index"] += [index] * len(ignore_ids or ())
+            ignored["id"] += list(ignore_ids or ())
         found = [[] for _request in requests]
-        if not every_channel:
+        if not wanted["index"]:
             return found
-        lasts = [last for _channels, last, _ignored in wanted]
-        self.env.cr.execute(self._call_poll_query(every_channel, lasts))
-        for notif_id, channel, message, recent in self.env.cr.fetchall():
-            notification = None
-            for index, (channels, last, ignored) in enumerate(wanted):
-                if channel not in channels or notif_id in ignored:
-                    continue
-                if not (recent if last == 0 else notif_id > last):
-                    continue
-                if notification is None:
-                    notification = {"id": notif_id, "message": json.loads(message)}
-                found[index].append(notification)
+        self.env.cr.execute(self._call_poll_query(wanted, ignored))
+        messages = {}
+        for index, notif_id, message in self.env.cr.fetchall():
+            if notif_id not in messages:
+                messages[notif_id] = {"id": notif_id, "message": json.loads(message)}
+            found[index].append(messages[notif_id])
         return found
 
-    def _call_poll_query(self, channels, lasts):
-        """Messages of ``channels`` newer than the smallest of ``lasts``, or
-        recent ones when a socket polls by date (its last id is 0)."""
+    def _call_poll_query(self, wanted, ignored):
+        """``(socket index, id, message)`` of the messages of each socket's
+        channels after its last id (newer than the bus timeout when its last
+        id is 0), but not its ignored ids, in the order of ``_poll``."""
         since = fields.Datetime.now() - datetime.timedelta(seconds=TIMEOUT)
-        recent = SQL("create_date > %s", since)
+        lasts = [last for last in wanted["last"] if last]
         windows = []
-        if any(lasts):
-            windows.append(SQL("id > %s", min(last for last in lasts if last)))
-        if not all(lasts):
-            windows.append(recent)
+        if lasts:
+            windows.append(SQL("bus.id > %s", min(lasts)))
+        if len(lasts) < len(wanted["last"]):
+            windows.append(SQL("bus.create_date > %s", since))
         return SQL(
-            "SELECT id, channel, message, %s FROM %s"
-            " WHERE channel = ANY(%s) AND (%s) ORDER BY id",
-            recent,
-            SQL.identifier(self._table),
-            sorted(channels),
-            SQL(" OR ").join(windows),
+            """
+            SELECT ws.idx, bus.id, bus.message
+              FROM unnest(%(indexes)s::int[], %(channels)s::varchar[], %(lasts)s::int[])
+                   AS ws(idx, channel, last)
+              JOIN %(table)s bus ON bus.channel = ws.channel
+             WHERE (%(window)s)
+               AND CASE WHEN ws.last = 0 THEN bus.create_date > %(since)s
+                        ELSE bus.id > ws.last END
+               AND NOT EXISTS (
+                   SELECT 1
+                     FROM unnest(%(ignored_indexes)s::int[], %(ignored_ids)s::int[])
+                          AS ign(idx, id)
+                    WHERE ign.idx = ws.idx AND ign.id = bus.id)
+             ORDER BY ws.idx, bus.id
+            """,
+            indexes=wanted["index"],
+            channels=wanted["channel"],
+            lasts=wanted["last"],
+            table=SQL.identifier(self._table),
+            window=SQL(" OR ").join(windows),
+            since=since,
+            ignored_indexes=ignored["index"],
+            ignored_ids=ignored["id"],
         )

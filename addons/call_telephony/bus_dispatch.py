@@ -125,7 +125,9 @@ class WaveDispatcher:
             raise PoolError("the bus poll of this socket's wave did not end")
         if member.error is not None:
             raise member.error
-        return member.notifications or []
+        if member.notifications is None:  # the leader was interrupted
+            raise PoolError("the bus poll of this socket's wave did not end")
+        return member.notifications
 
     @staticmethod
     def _gather(wave):

@@ -2,6 +2,8 @@ import json
 import threading
 from unittest.mock import patch
 
+from psycopg2.pool import PoolError
+
 from odoo.http import SessionExpiredException
 from odoo.tests import tagged
 from odoo.tools import config
@@ -131,6 +133,39 @@ class TestBusWave(TelephonyCommon, WebsocketCase):
         with patch.object(Bus, "_call_poll_many", side_effect=RuntimeError("lost")):
             wave.run()
         self.assertEqual([str(m.error) for m in wave.members], ["lost", "lost"])
+
+    def test_followers_of_an_interrupted_leader_do_not_miss_messages(self):
+        """A follower whose leader stopped before polling fails (Odoo then
+        asks the browser to reconnect, which polls again): it must not
+        return as if there were nothing to send."""
+        session = self._session("tel_agent_1")
+        dispatcher = bus_dispatch.WaveDispatcher()
+        outcome = {}
+
+        def interrupted(wave):
+            raise KeyboardInterrupt
+
+        def poll(name):
+            try:
+                outcome[name] = dispatcher.poll(
+                    FakeSocket(self.env.cr.dbname, name, 0), session
+                )
+            except KeyboardInterrupt:
+                outcome[name] = "interrupted"
+            except PoolError:
+                outcome[name] = "retry later"
+
+        threads = [threading.Thread(target=poll, args=(n,)) for n in ("a", "b")]
+        with (
+            patch.object(bus_dispatch, "GATHER_STEP", 0.05),
+            patch.object(bus_dispatch, "GATHER_MAX", 2.0),
+            patch.object(bus_dispatch._Wave, "run", interrupted),
+        ):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+        self.assertEqual(sorted(outcome.values()), ["interrupted", "retry later"])
 
     def test_sent_ids_are_remembered_as_odoo_does(self):
         sock = FakeSocket(self.env.cr.dbname, "agent-1", 10)

@@ -33,7 +33,7 @@ from odoo.service.security import check_session
 from odoo.tools import config, str2bool
 
 from odoo.addons.bus.models.bus import ImBus
-from odoo.addons.bus.websocket import Websocket, acquire_cursor
+from odoo.addons.bus.websocket import ConnectionState, Websocket, acquire_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -178,6 +178,8 @@ def _dispatch_in_wave(self):
     session = root.session_store.get(self._session.sid)
     if not session:
         raise SessionExpiredException()
+    # from here on a new trigger plans another dispatch (see _trigger_once)
+    self._call_dispatch_planned = False
     if not _wave_ready(session.db):
         return ODOO_DISPATCH(self)
     # the dispatch request is taken before the poll: a later one polls again
@@ -188,8 +190,23 @@ def _dispatch_in_wave(self):
         self._send(notifications)
 
 
+def _trigger_once(self):
+    """``Websocket.trigger_notification_dispatching`` without its
+    ``select(0)``: Odoo looks whether the socket's dispatch request is still
+    pending by polling its sockets, which yields to the other greenlets at
+    every socket woken; a flag, cleared when the dispatch starts, tells the
+    same. The dispatcher then wakes the sockets of a commit in one go, and
+    their wave gathers at once."""
+    if self.state is not ConnectionState.OPEN:
+        return
+    if not getattr(self, "_call_dispatch_planned", False):
+        self._call_dispatch_planned = True
+        self._Websocket__notif_sock_w.send(b"x")
+
+
 WAVES = WaveDispatcher()
 ODOO_DISPATCH = Websocket._dispatch_bus_notifications
+ODOO_TRIGGER = Websocket.trigger_notification_dispatching
 
 
 def post_load():
@@ -199,3 +216,4 @@ def post_load():
         return
     if Websocket._dispatch_bus_notifications is not _dispatch_in_wave:
         Websocket._dispatch_bus_notifications = _dispatch_in_wave
+        Websocket.trigger_notification_dispatching = _trigger_once

@@ -1,4 +1,5 @@
 import json
+import socket
 import threading
 from unittest.mock import patch
 
@@ -10,7 +11,7 @@ from odoo.tools import config
 
 from odoo.addons.bus.models.bus import channel_with_db, hashable, json_dump
 from odoo.addons.bus.tests.common import WebsocketCase
-from odoo.addons.bus.websocket import CloseCode, Websocket
+from odoo.addons.bus.websocket import CloseCode, ConnectionState, Websocket
 
 from .. import bus_dispatch
 from .common import GATEWAY_KEY, TelephonyCommon
@@ -56,16 +57,52 @@ class TestBusWave(TelephonyCommon, WebsocketCase):
 
     def test_the_configuration_can_keep_odoo_dispatch(self):
         odoo_dispatch = bus_dispatch.ODOO_DISPATCH
-        with patch.object(Websocket, "_dispatch_bus_notifications", odoo_dispatch):
+        odoo_trigger = bus_dispatch.ODOO_TRIGGER
+        with (
+            patch.object(Websocket, "_dispatch_bus_notifications", odoo_dispatch),
+            patch.object(Websocket, "trigger_notification_dispatching", odoo_trigger),
+        ):
             with patch.dict(config.options, {"call_telephony_bus_wave": "False"}):
                 bus_dispatch.post_load()
                 self.assertIs(Websocket._dispatch_bus_notifications, odoo_dispatch)
+                self.assertIs(Websocket.trigger_notification_dispatching, odoo_trigger)
             with patch.dict(config.options, {"call_telephony_bus_wave": "True"}):
                 bus_dispatch.post_load()
                 self.assertIs(
                     Websocket._dispatch_bus_notifications,
                     bus_dispatch._dispatch_in_wave,
                 )
+                self.assertIs(
+                    Websocket.trigger_notification_dispatching,
+                    bus_dispatch._trigger_once,
+                )
+
+    def test_a_socket_is_told_once_until_its_dispatch_starts(self):
+        sock = FakeSocket(self.env.cr.dbname, "agent-1", 0)
+        sock.state = ConnectionState.OPEN
+        writer, reader = socket.socketpair()
+        self.addCleanup(writer.close)
+        self.addCleanup(reader.close)
+        sock._Websocket__notif_sock_w = writer
+        reader.setblocking(False)
+
+        def pending():
+            try:
+                return len(reader.recv(64))
+            except BlockingIOError:
+                return 0
+
+        for _trigger in range(3):
+            bus_dispatch._trigger_once(sock)
+        self.assertEqual(pending(), 1, "three triggers, one dispatch planned")
+        sock._call_dispatch_planned = False  # what the dispatch does first
+        bus_dispatch._trigger_once(sock)
+        bus_dispatch._trigger_once(sock)
+        self.assertEqual(pending(), 1, "a trigger after the dispatch started")
+        sock._call_dispatch_planned = False
+        sock.state = ConnectionState.CLOSING
+        bus_dispatch._trigger_once(sock)
+        self.assertEqual(pending(), 0, "a closing socket is not told")
 
     def test_one_wave_serves_each_socket_its_own_messages(self):
         last = self._message("warm-up", 0)

@@ -5,9 +5,12 @@ websocket worker wakes their 30 sockets. Each socket then borrows a database
 cursor, checks its session and polls ``bus_bus`` on its own, one after the
 other on one core: about 2 ms each, so the last card left 60 ms after the
 first. Here the sockets woken together form a *wave*: the first one to run
-waits for the others to join (one yield), checks every session and polls the
-bus once for all of them with one cursor, then each socket sends its own
-messages from its own greenlet, keeping Odoo's bookkeeping of what it sent.
+waits for the others to join (while they keep coming, at most 10 ms), checks
+every session and polls the bus once for all of them with one cursor, then
+each socket sends its own messages from its own greenlet, keeping Odoo's
+bookkeeping of what it sent. And the dispatcher tells a socket to dispatch
+with a flag instead of a ``select(0)`` that yielded at every socket, so the
+sockets of one commit wake in one go (``_trigger_once``).
 
 What each socket receives is what Odoo's own dispatch gives it (same
 channels, same last id and ignored ids, same expired-session handling); the
@@ -39,8 +42,8 @@ _logger = logging.getLogger(__name__)
 
 # a follower gives up when its wave's leader has not answered by then
 FOLLOWER_TIMEOUT = 30.0
-# Odoo's dispatcher wakes the sockets one by one, yielding in between: the
-# leader keeps the wave open while it grows, step by step, at most this long
+# the sockets woken with the leader join when their greenlets run: the leader
+# keeps the wave open while it grows, step by step, at most this long
 GATHER_STEP = 0.001
 GATHER_MAX = 0.01
 

@@ -49,6 +49,21 @@ class TestBusWave(TelephonyCommon, WebsocketCase):
         self.session = None
         return self.authenticate(login, login)
 
+    @staticmethod
+    def _poll_together(poll, arguments, wave_run):
+        """``poll(argument)`` in a thread each, started together, with a
+        gathering long enough for them to make one wave run by ``wave_run``."""
+        threads = [threading.Thread(target=poll, args=(arg,)) for arg in arguments]
+        with (
+            patch.object(bus_dispatch, "GATHER_STEP", 0.05),
+            patch.object(bus_dispatch, "GATHER_MAX", 2.0),
+            patch.object(bus_dispatch._Wave, "run", wave_run),
+        ):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+
     def test_the_wave_dispatch_is_installed(self):
         self.assertIs(
             Websocket._dispatch_bus_notifications, bus_dispatch._dispatch_in_wave
@@ -121,16 +136,7 @@ class TestBusWave(TelephonyCommon, WebsocketCase):
         def poll(sock):
             found[id(sock)] = dispatcher.poll(sock, session)
 
-        threads = [threading.Thread(target=poll, args=(sock,)) for sock in sockets]
-        with (
-            patch.object(bus_dispatch, "GATHER_STEP", 0.05),
-            patch.object(bus_dispatch, "GATHER_MAX", 2.0),
-            patch.object(bus_dispatch._Wave, "run", counted_run),
-        ):
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(10)
+        self._poll_together(poll, sockets, counted_run)
         self.assertEqual(waves, [4], "the four sockets polled together")
         for index, sock in enumerate(sockets):
             payloads = [n["message"]["payload"] for n in found[id(sock)]]
@@ -192,16 +198,7 @@ class TestBusWave(TelephonyCommon, WebsocketCase):
             except PoolError:
                 outcome[name] = "retry later"
 
-        threads = [threading.Thread(target=poll, args=(n,)) for n in ("a", "b")]
-        with (
-            patch.object(bus_dispatch, "GATHER_STEP", 0.05),
-            patch.object(bus_dispatch, "GATHER_MAX", 2.0),
-            patch.object(bus_dispatch._Wave, "run", interrupted),
-        ):
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(10)
+        self._poll_together(poll, ("a", "b"), interrupted)
         self.assertEqual(sorted(outcome.values()), ["interrupted", "retry later"])
 
     def test_sent_ids_are_remembered_as_odoo_does(self):

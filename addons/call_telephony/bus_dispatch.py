@@ -124,11 +124,11 @@ class WaveDispatcher:
             finally:
                 self._close(wave)
                 wave.done.set()
-        elif not wave.done.wait(FOLLOWER_TIMEOUT):
-            raise PoolError("the bus poll of this socket's wave did not end")
+        else:
+            wave.done.wait(FOLLOWER_TIMEOUT)
         if member.error is not None:
             raise member.error
-        if member.notifications is None:  # the leader was interrupted
+        if member.notifications is None:  # the leader was interrupted or is late
             raise PoolError("the bus poll of this socket's wave did not end")
         return member.notifications
 

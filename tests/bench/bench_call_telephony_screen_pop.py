@@ -218,7 +218,8 @@ class AgentSocket(threading.Thread):
         self.ws.send(
             json.dumps({"event_name": "subscribe", "data": {"channels": [], "last": 0}})
         )
-        self.arrivals = {}
+        self.arrivals = {}  # call -> when its card arrived
+        self.cards = []  # the call of every card received, repeats included
         self.stopping = False
 
     def run(self):
@@ -239,6 +240,7 @@ class AgentSocket(threading.Thread):
             message = notification["message"]
             if message["type"] == "call_telephony/ring":
                 self.arrivals[message["payload"]["call_id"]] = now
+                self.cards.append(message["payload"]["call_id"])
 
 
 class SocketReader(threading.Thread):

@@ -10,14 +10,13 @@ ports, rings 12 agents at once three times, in one batch and as parallel
 requests, then stops Odoo and puts the agents it created offline.
 """
 
-import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import load_module
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 AGENTS = 12
@@ -27,10 +26,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# the gateway tests' port reservation: free ports below the ephemeral range,
+# held against the other test processes
+ports = load_module("call_telephony/gateway/tests/gwtest_helpers.py")
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +42,10 @@ def bench():
     return module
 
 
-def _counting(sock, record):
-    """``record`` that also lists every card's call, duplicates included."""
-
-    def counted(frame, now):
-        if frame:
-            sock.cards += [
-                n["message"]["payload"]["call_id"]
-                for n in json.loads(frame)
-                if n["message"]["type"] == "call_telephony/ring"
-            ]
-        record(frame, now)
-
-    return counted
-
-
 @pytest.fixture(scope="module")
 def agents_online(bench):
     db = os.environ["CALL_TEST_DB"]
-    http_port, gevent_port = _free_port(), _free_port()
+    http_port, gevent_port = ports.http_port(), ports.http_port()
     proc = bench.start_odoo(db, 2, http_port, gevent_port)
     url = f"http://127.0.0.1:{http_port}"
     sockets, reader = [], None
@@ -72,9 +55,6 @@ def agents_online(bench):
             bench.AgentSocket(url, f"ws://127.0.0.1:{gevent_port}", db, agent)
             for agent in agents
         ]
-        for sock in sockets:
-            sock.cards = []
-            sock.record = _counting(sock, sock.record)
         reader = bench.SocketReader(sockets)
         reader.start()
         time.sleep(2)  # the subscriptions settle
@@ -91,6 +71,7 @@ def agents_online(bench):
         finally:
             proc.terminate()
             proc.wait(30)
+            ports.release_ports([http_port, gevent_port])
 
 
 @pytest.mark.parametrize("batch", [True, False], ids=["one batch", "parallel requests"])

@@ -1,11 +1,21 @@
 import datetime
 import json
+import logging
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, OrderedSet
 from odoo.tools.sql import create_index
 
-from odoo.addons.bus.models.bus import TIMEOUT, channel_with_db, json_dump
+from odoo.addons.bus.models.bus import (
+    TIMEOUT,
+    channel_with_db,
+    get_notify_payloads,
+    json_dump,
+)
+
+from .. import bus_notify
+
+_logger = logging.getLogger(__name__)
 
 CREATE_DATE_INDEX = "bus_bus_create_date_index"
 
@@ -26,6 +36,70 @@ class BusBus(models.Model):
         result = super().init()
         create_index(self.env.cr, CREATE_DATE_INDEX, self._table, ["create_date"])
         return result
+
+    def _ensure_hooks(self):
+        """Odoo's commit hooks of the bus messages, cheaper on the screen-pop
+        path: the messages of a transaction go in with one ``INSERT`` (Odoo's
+        ``create`` reads the defaults of every row: 7 ms for the 30 cards of a
+        ringing batch) and the worker is told on a kept connection
+        (``bus_notify``: Odoo connects to the ``postgres`` database anew
+        after every commit). Same queued data, same rows, same payloads;
+        ``call_telephony_bus_send = False`` keeps Odoo's hooks."""
+        if not bus_notify.enabled():
+            return super()._ensure_hooks()
+        cr = self.env.cr
+        if "bus.bus.values" not in cr.precommit.data:
+            cr.precommit.data["bus.bus.values"] = []
+
+            @cr.precommit.add
+            def insert_messages():
+                self.sudo()._call_insert_messages(
+                    cr.precommit.data.pop("bus.bus.values")
+                )
+
+        if "bus.bus.channels" not in cr.postcommit.data:
+            cr.postcommit.data["bus.bus.channels"] = OrderedSet()
+
+            # after the commit, as Odoo's: the worker must find the rows
+            @cr.postcommit.add
+            def notify():
+                channels = list(cr.postcommit.data.pop("bus.bus.channels"))
+                payloads = get_notify_payloads(channels)
+                if len(payloads) > 1:
+                    _logger.info(
+                        "bus notification split into %d payloads", len(payloads)
+                    )
+                bus_notify.NOTIFIER.notify(payloads)
+
+    @api.model
+    def _call_insert_messages(self, vals_list):
+        """Create the messages of ``vals_list`` (``channel`` and ``message``
+        only, as ``_sendone`` queues them) with one ``INSERT``, in their
+        order; any other values go through ``create``."""
+        plain = [vals for vals in vals_list if vals.keys() == {"channel", "message"}]
+        if len(plain) < len(vals_list):
+            return self.create(vals_list)
+        if not plain:
+            return self.browse()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO %(table)s
+                    (channel, message, create_uid, write_uid, create_date, write_date)
+                SELECT v.channel, v.message, %(uid)s, %(uid)s, %(now)s, %(now)s
+                  FROM unnest(%(channels)s::varchar[], %(messages)s::varchar[])
+                       WITH ORDINALITY AS v(channel, message, position)
+                 ORDER BY v.position
+                RETURNING id
+                """,
+                table=SQL.identifier(self._table),
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+                channels=[vals["channel"] for vals in plain],
+                messages=[vals["message"] for vals in plain],
+            )
+        )
+        return self.browse(sorted(row[0] for row in self.env.cr.fetchall()))
 
     @api.model
     def _call_poll_many(self, requests):

@@ -2,6 +2,7 @@ from . import (
     test_agent_state,
     test_bus_index,
     test_bus_poll_many,
+    test_bus_send,
     test_bus_wave,
     test_call_events,
     test_callback_queue,

@@ -102,9 +102,8 @@ class TestBusSend(TransactionCase):
         self.addCleanup(listener.close)
         self._queued()
         self.env.cr.precommit.run()
-        wanted = json.dumps(self.partners[2].id)
         self.env.cr.postcommit.run()
-        payloads = _received(listener, f'"res.partner",{wanted}')
+        payloads = _received(listener, f'"res.partner",{self.partners[2].id}]')
         told = [
             channel
             for payload in payloads
@@ -143,16 +142,16 @@ class TestNotifyConnection(TransactionCase):
         first = self._backend_pid()
         self.notifier.notify(['["two"]', '["three"]'])
         self.assertEqual(self._backend_pid(), first)
+        sent = ['["one"]', '["two"]', '["three"]']
         payloads = _received(self.listener, "three")
-        self.assertEqual(payloads[-3:], ['["one"]', '["two"]', '["three"]'])
+        # other processes may notify too
+        self.assertEqual([p for p in payloads if p in sent], sent)
 
     def test_broken_connection_opened_again(self):
         self.notifier.notify(['["before"]'])
         old = self._backend_pid()
         with self.listener.cursor() as cr:
-            cr.execute("SELECT pg_terminate_backend(%s)", [old])
-        # the server closes it a moment later
-        time.sleep(0.2)
+            cr.execute("SELECT pg_terminate_backend(%s, 5000)", [old])
         self.notifier.notify(['["after"]'])
         self.assertNotEqual(self._backend_pid(), old)
         self.assertIn('["after"]', _received(self.listener, "after"))

@@ -355,14 +355,15 @@ class CallCdr(models.Model):
 
     @api.model
     def _notify_wallboard(self, reason):
+        data = self.env.cr.precommit.data
+        key = "call_telephony.wallboard_sent"
+        # checked first: looking the group up reads the database each time
+        if data.get(key):
+            return
         group = self.env.ref(
             "call_ordering.call_ordering_group_manager", raise_if_not_found=False
         )
         if not group:
-            return
-        data = self.env.cr.precommit.data
-        key = "call_telephony.wallboard_sent"
-        if data.get(key):
             return
         data[key] = True
         group._bus_send("call_telephony/wallboard", {"reason": reason})
@@ -1121,16 +1122,15 @@ class CallCdr(models.Model):
             # an unknown number: nothing to check
             return cache["card"]
         env = self.with_user(user).with_company(self.company_id).env
-        for model, ids in (
-            ("res.partner", cache["partner_ids"]),
-            ("call.partner.number", cache["number_ids"]),
-            ("call.order", cache["order_ids"]),
+        if not self._card_records_readable(
+            env,
+            {
+                "res.partner": cache["partner_ids"],
+                "call.partner.number": cache["number_ids"],
+                "call.order": cache["order_ids"],
+            },
         ):
-            if ids and (
-                not env[model].has_access("read")
-                or env[model].search_count([("id", "in", ids)]) != len(set(ids))
-            ):
-                return None
+            return None
         card = cache["card"]
         lang = cache["order_ids"] and (user.lang or "en_US")
         if lang and lang != cache["lang"]:
@@ -1144,6 +1144,26 @@ class CallCdr(models.Model):
                 for order in partner["last_orders"] + partner["open_orders"]:
                     order["state_label"] = labels.get(order["state"])
         return card
+
+    @api.model
+    def _card_records_readable(self, env, ids_by_model):
+        """Whether the user of ``env`` may read every record of
+        ``ids_by_model`` (``{model: ids}``): access rights, then record rules
+        counted for all the models in one statement."""
+        counts = []
+        for model, ids in ids_by_model.items():
+            if not ids:
+                continue
+            if not env[model].has_access("read"):
+                return False
+            query = env[model]._search([("id", "in", ids)])
+            counts.append(
+                SQL("(%s) = %s", query.select(SQL("count(*)")), len(set(ids)))
+            )
+        if not counts:
+            return True
+        [(readable,)] = env.execute_query(SQL("SELECT %s", SQL(" AND ").join(counts)))
+        return readable
 
     def _add_rung_pairs(self, pairs):
         """Link agents as rung to calls of ``self`` in one statement, without

@@ -520,16 +520,17 @@ class CallCdr(models.Model):
             "company_id": hotline.company_id.id or self.env.company.id,
         }
 
-    def _incoming_route(self, partners, block):
+    def _incoming_route(self, partners, block, reads=None):
         """Odoo's routing hint for the gateway, the answer to an ``incoming``
         event: read when the event is applied (the calls waiting and the
         agent who last answered this number change with the other events).
 
         :param partners: the customers of the caller's number
         :param block: the blacklist entry blocking the caller, if any
+        :param reads: the batch's ``BatchRouteReads``, if any
         """
         hotline = self.hotline_id
-        waiting, last_agent_id = self._route_reads()
+        waiting, last_agent_id = reads.read(self) if reads else self._route_reads()
         return {
             "route": {
                 "blacklisted": bool(block),
@@ -1209,32 +1210,48 @@ class CallCdr(models.Model):
         who last answered a call from its number (id or ``None``): two
         searches (access rules apply) sent as one statement."""
         self.ensure_one()
-        columns = [SQL("0"), SQL("NULL")]
-        if self.hotline_id:
+        waiting, last_agents = self._route_reads_many()
+        return waiting.get(self.hotline_id.id, 0), last_agents.get(self.id)
+
+    def _route_reads_many(self):
+        """:meth:`_route_reads` of every call of ``self``, in one statement.
+
+        :return: ``({hotline id: calls waiting}, {call id: last agent id})``
+            (the calls waiting on each hotline of the calls; the calls whose
+            number no agent answered yet are left out)
+        """
+        columns, keys = [], []
+        for hotline in self.hotline_id:
             waiting = self._search(
-                [
-                    ("live_state", "in", WAITING_STATES),
-                    ("hotline_id", "=", self.hotline_id.id),
-                ]
+                [("live_state", "in", WAITING_STATES), ("hotline_id", "=", hotline.id)]
             )
-            columns[0] = SQL("(%s)", waiting.select(SQL("count(*)")))
-        forms = list(number_forms(self.caller_number))
-        if forms:
+            columns.append(SQL("(%s)", waiting.select(SQL("count(*)"))))
+            keys.append(("waiting", hotline.id))
+        for cdr in self:
+            forms = list(number_forms(cdr.caller_number))
+            if not forms:
+                continue
             last = self._search(
                 [
                     ("caller_digits", "in", forms),
                     ("agent_id", "!=", False),
                     ("answer_time", "!=", False),
-                    ("id", "!=", self.id),
+                    ("id", "!=", cdr.id),
                 ],
                 order="answer_time desc",
                 limit=1,
             )
-            columns[1] = SQL(
-                "(%s)", last.select(SQL.identifier(last.table, "agent_id"))
+            columns.append(
+                SQL("(%s)", last.select(SQL.identifier(last.table, "agent_id")))
             )
-        [row] = self.env.execute_query(SQL("SELECT %s, %s", *columns))
-        return row
+            keys.append(("last", cdr.id))
+        found = {"waiting": {}, "last": {}}
+        if columns:
+            [row] = self.env.execute_query(SQL("SELECT %s", SQL(", ").join(columns)))
+            for (kind, key), value in zip(keys, row, strict=True):
+                if value is not None:
+                    found[kind][key] = value
+        return found["waiting"], found["last"]
 
     @api.model
     def _hotlines_from(self, datas):

@@ -5,6 +5,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from .call_cdr import WAITING_STATES
+
 _logger = logging.getLogger(__name__)
 
 # events that are not about one call
@@ -66,6 +68,61 @@ class PendingRings:
         rings = self.rings
         self.__init__()
         return rings
+
+
+class BatchRouteReads:
+    """What the routing hints of a batch's new calls read (the calls waiting
+    on their hotline, the agent who last answered their number), read for
+    all of them in one statement (``call.cdr._route_reads_many``) instead of
+    one per call, each read forcing out the writes of the events before it.
+
+    The calls waiting then follow, in the cache, the batch's calls that the
+    batch's own grouped events move (queued, ringing): a count is the one
+    read plus the calls of the batch that entered the hotline's waiting calls
+    since, minus those that left them. The transaction's snapshot hides the
+    other transactions. An event applied alone may change any call: after it
+    the reads are made again (:meth:`invalidate`), for the calls not routed
+    yet.
+    """
+
+    def __init__(self, calls, routed):
+        """:param calls: ``{call_ref: call.cdr}`` of the batch, kept up to date
+        :param routed: the calls whose routing hints will be asked"""
+        self.calls = calls
+        self.pending = routed
+        self.invalidate()
+
+    def invalidate(self):
+        self.waiting = None
+        self.last_agents = {}
+        self.waiting_then = {}
+
+    def read(self, cdr):
+        """``(calls waiting on cdr's hotline, last agent id)``, as
+        ``cdr._route_reads()`` would read them now."""
+        hotline_id = cdr.hotline_id.id
+        if self.waiting is None or (hotline_id and hotline_id not in self.waiting):
+            self._read_pending(cdr)
+        self.pending -= cdr
+        if not hotline_id:
+            return 0, self.last_agents.get(cdr.id)
+        now = sum(self._is_waiting(call, hotline_id) for call in self.calls.values())
+        then = self.waiting_then.get(hotline_id, 0)
+        return self.waiting[hotline_id] + now - then, self.last_agents.get(cdr.id)
+
+    def _read_pending(self, cdr):
+        self.waiting, self.last_agents = (self.pending | cdr)._route_reads_many()
+        # the cache holds what was just read: the batch's calls as counted
+        self.waiting_then = {
+            hotline_id: sum(
+                self._is_waiting(call, hotline_id) for call in self.calls.values()
+            )
+            for hotline_id in self.waiting
+        }
+
+    @staticmethod
+    def _is_waiting(call, hotline_id):
+        return call.hotline_id.id == hotline_id and call.live_state in WAITING_STATES
 
 
 class CallGatewayEvent(models.Model):
@@ -150,6 +207,9 @@ class CallGatewayEvent(models.Model):
         known = self._known_cdrs(gateway, events, log_ids)
         ringable = self._prefetch_agents(events)
         created = self._create_incoming_calls(gateway, events, log_ids, cdrs)
+        route_reads = BatchRouteReads(
+            cdrs, self.env["call.cdr"].union(*(found[0] for found in created.values()))
+        )
         queues = self._prefetch_queues(events)
         results, links, rings = [], [], PendingRings()
         for event in events:
@@ -181,9 +241,11 @@ class CallGatewayEvent(models.Model):
                 result = ok_result(key, cdr.id)
             elif key in created:
                 cdr, partners, block = created.pop(key)
-                result = ok_result(key, cdr.id, **cdr._incoming_route(partners, block))
+                route = cdr._incoming_route(partners, block, route_reads)
+                result = ok_result(key, cdr.id, **route)
             else:
                 result = self._process_one(gateway, event, log_id, cdrs)
+                route_reads.invalidate()
             known[key] = result["cdr_id"]
             if result["cdr_id"] and result["cdr_id"] != preset.get(event["call_id"]):
                 links.append((log_id, result["cdr_id"]))

@@ -166,6 +166,62 @@ class TestIncomingBatch(EventBatchCommon, TransactionCase):
         # once for the batch
         self.assertLessEqual(counts[2] - counts[1], 6)
 
+    def test_burst_counts_what_one_by_one_counts(self):
+        """The calls waiting, read once for the batch's new calls, follow the
+        batch's own queued and ringing events, and are read again after an
+        event applied alone."""
+        agents = self.more_agents
+        before = [
+            self._incoming("w-0", "13700000010"),
+            self._event("w-0", 2, "queued", queue_id=self.queue_a.id),
+        ]
+        events = [
+            # queued: the next call counts it
+            self._incoming("w-1", "13700000011"),
+            self._event("w-1", 2, "queued", queue_id=self.queue_a.id),
+            # rung straight from the IVR: enters the waiting calls
+            self._incoming("w-2", "13700000012"),
+            self._event("w-2", 2, "ringing", agent_id=agents[0].id),
+            # the waiting call of before hangs up (applied alone)
+            self._event("w-0", 3, "ended"),
+            # a refused event (unknown queue), then a queued and rung call
+            self._incoming("w-3", "13700000013"),
+            self._event("w-3", 2, "queued", queue_id=999999),
+            self._event("w-3", 3, "queued", queue_id=self.queue_a.id),
+            self._event("w-3", 4, "ringing", agent_id=agents[1].id),
+            self._incoming("w-4", "13700000014"),
+            self._incoming("w-5", "13912345678"),
+        ]
+        (batch, batch_state), (single, single_state) = self._compare_with_one_by_one(
+            before, events, self._each_event_alone
+        )
+        self.assertEqual(batch, single)
+        self.assertEqual(batch_state, single_state)
+        routes = {r["call_ref"]: r["route"] for r in batch if "route" in r}
+        # in call id order: w-0 ended before w-1 comes in (w-0 sorts first)
+        self.assertEqual(
+            [routes[f"w-{i}"]["waiting"] for i in range(1, 6)], [0, 1, 2, 3, 3]
+        )
+        self.assertTrue(routes["w-4"]["surge"])
+
+    def test_burst_statements_do_not_grow_with_the_batch(self):
+        counts = []
+        for size in (2, 2, 8):
+            start = self.env.cr.sql_log_count
+            events = []
+            for i in range(size):
+                call_id = f"b{len(counts)}-{i}"
+                events += [
+                    self._incoming(call_id, f"137000002{i:02d}"),
+                    self._event(call_id, 2, "queued", queue_id=self.queue_a.id),
+                ]
+            self.Event._process_batch("gw1", events)
+            self.env.flush_all()
+            counts.append(self.env.cr.sql_log_count - start)
+        # the routing hints of the batch's new calls are read in one
+        # statement, and the queued calls are written together
+        self.assertLessEqual(counts[2] - counts[1], 2)
+
     def test_bad_timestamp_is_refused_alone_in_the_gateway_user_language(self):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.env["ir.module.module"].search(

@@ -530,7 +530,7 @@ class CallCdr(models.Model):
         :param reads: the batch's ``BatchRouteReads``, if any
         """
         hotline = self.hotline_id
-        waiting, last_agent_id = reads.read(self) if reads else self._route_reads()
+        waiting, last_agent_id = reads.for_call(self) if reads else self._route_reads()
         return {
             "route": {
                 "blacklisted": bool(block),

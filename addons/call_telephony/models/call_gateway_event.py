@@ -97,7 +97,7 @@ class BatchRouteReads:
         self.last_agents = {}
         self.waiting_then = {}
 
-    def read(self, cdr):
+    def for_call(self, cdr):
         """``(calls waiting on cdr's hotline, last agent id)``, as
         ``cdr._route_reads()`` would read them now."""
         hotline_id = cdr.hotline_id.id

@@ -27,6 +27,7 @@ from odoo.addons.bus.models.bus import ODOO_NOTIFY_FUNCTION
 _logger = logging.getLogger(__name__)
 
 LISTEN_DATABASE = "postgres"
+NOTIFY_QUERY = sql.SQL("SELECT {}(%s, %s)").format(sql.Identifier(ODOO_NOTIFY_FUNCTION))
 
 
 def enabled():
@@ -47,26 +48,23 @@ class NotifyConnection:
 
     def notify(self, payloads, channel="imbus"):
         """``NOTIFY channel`` once per payload."""
-        query = sql.SQL("SELECT {}(%s, %s)").format(
-            sql.Identifier(ODOO_NOTIFY_FUNCTION)
-        )
         with self._lock:
             try:
-                self._send(query, channel, payloads)
+                self._send(channel, payloads)
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 # closed by the server (restart, idle timeout): a new one
                 _logger.info("bus notification connection lost (%s): reopened", exc)
                 self._drop()
-                self._send(query, channel, payloads)
+                self._send(channel, payloads)
 
     def close(self):
         with self._lock:
             self._drop()
 
-    def _send(self, query, channel, payloads):
+    def _send(self, channel, payloads):
         with self._connection().cursor() as cr:
             for payload in payloads:
-                cr.execute(query, [channel, payload])
+                cr.execute(NOTIFY_QUERY, [channel, payload])
 
     def _connection(self):
         if self._pid != os.getpid():

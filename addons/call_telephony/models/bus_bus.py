@@ -76,10 +76,9 @@ class BusBus(models.Model):
         """Create the messages of ``vals_list`` (``channel`` and ``message``
         only, as ``_sendone`` queues them) with one ``INSERT``, in their
         order; any other values go through ``create``."""
-        plain = [vals for vals in vals_list if vals.keys() == {"channel", "message"}]
-        if len(plain) < len(vals_list):
+        if any(vals.keys() != {"channel", "message"} for vals in vals_list):
             return self.create(vals_list)
-        if not plain:
+        if not vals_list:
             return self.browse()
         self.env.cr.execute(
             SQL(
@@ -95,8 +94,8 @@ class BusBus(models.Model):
                 table=SQL.identifier(self._table),
                 uid=self.env.uid,
                 now=self.env.cr.now(),
-                channels=[vals["channel"] for vals in plain],
-                messages=[vals["message"] for vals in plain],
+                channels=[vals["channel"] for vals in vals_list],
+                messages=[vals["message"] for vals in vals_list],
             )
         )
         return self.browse(sorted(row[0] for row in self.env.cr.fetchall()))

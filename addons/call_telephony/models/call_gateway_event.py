@@ -106,23 +106,20 @@ class BatchRouteReads:
         self.pending -= cdr
         if not hotline_id:
             return 0, self.last_agents.get(cdr.id)
-        now = sum(self._is_waiting(call, hotline_id) for call in self.calls.values())
-        then = self.waiting_then.get(hotline_id, 0)
-        return self.waiting[hotline_id] + now - then, self.last_agents.get(cdr.id)
+        moved = self._batch_waiting(hotline_id) - self.waiting_then[hotline_id]
+        return self.waiting[hotline_id] + moved, self.last_agents.get(cdr.id)
 
     def _read_pending(self, cdr):
         self.waiting, self.last_agents = (self.pending | cdr)._route_reads_many()
         # the cache holds what was just read: the batch's calls as counted
-        self.waiting_then = {
-            hotline_id: sum(
-                self._is_waiting(call, hotline_id) for call in self.calls.values()
-            )
-            for hotline_id in self.waiting
-        }
+        self.waiting_then = {h: self._batch_waiting(h) for h in self.waiting}
 
-    @staticmethod
-    def _is_waiting(call, hotline_id):
-        return call.hotline_id.id == hotline_id and call.live_state in WAITING_STATES
+    def _batch_waiting(self, hotline_id):
+        """How many of the batch's calls wait on ``hotline_id`` (cache)."""
+        return sum(
+            call.hotline_id.id == hotline_id and call.live_state in WAITING_STATES
+            for call in self.calls.values()
+        )
 
 
 class CallGatewayEvent(models.Model):

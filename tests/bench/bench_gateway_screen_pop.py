@@ -286,10 +286,11 @@ PACKET_OUTGOING = 4
 RE_FROM = re.compile(rb"\r\n(?:From|f):[^\r\n]*?sip:([0-9]+)@", re.I)
 RE_EVENT = re.compile(rb'"call_id": "([^"]+)", "seq": (\d+), "type": "(\w+)"')
 RE_RESULT = re.compile(rb'"call_id": "([^"]+)", "seq": (\d+)')
+RE_POP = re.compile(rb'"call_id": "([^"]+)"')
 RE_RING = re.compile(
     rb'"type": ?"call_telephony/ring", ?"payload": ?\{"call_id": ?"([^"]+)",'
-    rb' ?"cdr_id": ?\d+, ?"agent_id": ?(\d+)'
-)
+    rb' ?"cdr_id": ?(?:\d+|false), ?"agent_id": ?(\d+)'
+)  # an early screen pop's card has "cdr_id": false
 
 
 class Sniffer(threading.Thread):
@@ -313,6 +314,7 @@ class Sniffer(threading.Thread):
         self.sock.settimeout(0.5)
         self.invites = []  # (t, dst port, caller number)
         self.posts = []  # (t, src port, [(call_id, seq, type)])
+        self.pops = []  # (t, src port, [call_id]) of the early screen pops
         self.answers = []  # (t, dst port, [(call_id, seq)])
         self.heads = []  # (t, dst port) of every HTTP answer's status line
         self.syns = []  # (t, src port) of every SYN to Odoo's HTTP port
@@ -356,6 +358,9 @@ class Sniffer(threading.Thread):
             return
         if dport == self.http_port:
             events = RE_EVENT.findall(payload)
+            if not events and b'"pops": [' in payload:
+                calls = [c.decode() for c in RE_POP.findall(payload)]
+                self.pops.append((t, sport, calls))
             if events:
                 self.posts.append(
                     (t, sport, [(c.decode(), int(s), k.decode()) for c, s, k in events])
@@ -862,6 +867,18 @@ def analyse_call(call_id, info, rnd, cap, cards_of, served):
         t for t, _p, c, a in cap.frames if c == call_id and a == row["card_agent"]
     ]
     row["frame"] = first(frames)
+    # the frame of the ringing event's card (the first may be an early pop's)
+    answer = row.get("answer")
+    row["event_frame"] = first([t for t in frames if answer and t >= answer])
+    row["event_card"] = first(
+        [t for t, _a in cards if row["event_frame"] and t >= row["event_frame"]]
+    )
+    pops = sorted((t, port) for t, port, calls in cap.pops if call_id in calls)
+    if pops:
+        row["pop"], port = pops[0]
+        row["pop_answer"] = first(
+            [t for t, p in cap.heads if p == port and t >= row["pop"]]
+        )
     return row
 
 
@@ -927,9 +944,73 @@ SEGMENTS = (
     ("POST failed → same event resent (flusher back-off)", "post", "post_last"),
     ("POST → an Odoo HTTP worker starts it (queue)", "post_last", "odoo_start"),
     ("Odoo processes the POST (events, commit)", "odoo_start", "answer"),
-    ("Odoo's answer → ring frame sent by the gevent worker", "answer", "frame"),
-    ("frame → card read by the agent's websocket client", "frame", "card"),
+    ("Odoo's answer → ring frame sent by the gevent worker", "answer", "event_frame"),
+    ("frame → card read by the agent's websocket client", "event_frame", "event_card"),
 )
+
+
+POP_SEGMENTS = (
+    ("`ringing` → its pop POST sent (worker → launcher → `PopSender`)", "ringing",
+     "pop"),
+    ("pop POST → Odoo's answer (queue, cards, commit)", "pop", "pop_answer"),
+    ("Odoo's answer → first ring frame sent by the gevent worker", "pop_answer",
+     "frame"),
+    ("frame → card read by the agent's websocket client", "frame", "card"),
+)  # fmt: skip
+
+
+def segment_lines(rows, segments):
+    lines = []
+    for name, a, b in segments:
+        vals = [
+            (row[b] - row[a]) * 1000
+            for row in rows
+            if row.get(a) is not None and row.get(b) is not None
+        ]
+        if vals:
+            lines.append(
+                f"| {name} | {statistics.median(vals):.0f} | "
+                f"{percentile(vals, 0.95):.0f} | {max(vals):.0f} |"
+            )
+    return lines
+
+
+def pop_summary(measured, rows, odoo_log):
+    """The early screen pops (``POST /pops``): their path per call, and
+    Odoo's time on them."""
+    popped = [row for row in rows if row.get("pop")]
+    if not popped:
+        return []
+    first_card = sum(
+        1
+        for row in popped
+        if row.get("card") is not None
+        and (row.get("answer") is None or row["card"] < row["answer"])
+    )
+    windows = [(r["start"], r["settled"]) for r in measured]
+    served = [
+        d
+        for end, d, _s in odoo_requests(odoo_log, "POST", "pops")
+        if any(a <= end <= b for a, b in windows)
+    ]
+    lines = [
+        "",
+        f"Early screen pops (`POST /pops`): {len(popped)} calls popped, "
+        f"{first_card} of them carded before their `ringing` event's POST was "
+        "answered. Their path, per call:",
+        "",
+        "| segment | p50 ms | p95 ms | max ms |",
+        "|---|---:|---:|---:|",
+        *segment_lines(popped, POP_SEGMENTS),
+    ]
+    if served:
+        lines += [
+            "",
+            f"Odoo's own time per pops POST, {len(served)} POSTs during the rounds: "
+            f"p50 {statistics.median(served) * 1000:.0f} ms, p95 "
+            f"{percentile(served, 0.95) * 1000:.0f} ms, sum {sum(served):.2f} s.",
+        ]
+    return lines
 
 
 def report(ctx, results, odoo_log):
@@ -990,18 +1071,9 @@ def report(ctx, results, odoo_log):
         ]
     lines += ["", "Where the time goes (measured rounds, per call):", ""]
     lines += ["| segment | p50 ms | p95 ms | max ms |", "|---|---:|---:|---:|"]
-    for name, a, b in SEGMENTS:
-        vals = [
-            (row[b] - row[a]) * 1000
-            for row in rows
-            if row.get(a) is not None and row.get(b) is not None
-        ]
-        if vals:
-            lines.append(
-                f"| {name} | {statistics.median(vals):.0f} | "
-                f"{percentile(vals, 0.95):.0f} | {max(vals):.0f} |"
-            )
+    lines += segment_lines(rows, SEGMENTS)
     lines += posts_summary(ctx, measured, rows, odoo_log)
+    lines += pop_summary(measured, rows, odoo_log)
     lines += cpu_summary(measured)
     return "\n".join(lines)
 

@@ -58,6 +58,10 @@ class CallTelephonyGateway(http.Controller):
     def gateway_events(self, **kwargs):
         return self._serve(self._post_events)
 
+    @gateway_route("pops", "POST")
+    def gateway_pops(self, **kwargs):
+        return self._serve(self._post_pops)
+
     @gateway_route("config")
     def gateway_config(self, since=None, **kwargs):
         return self._serve(lambda: self._config(since))
@@ -98,6 +102,13 @@ class CallTelephonyGateway(http.Controller):
         )
         version = request.env["call.gateway.command"]._config_version()
         return {"ok": True, "config_version": version, "results": results}
+
+    def _post_pops(self):
+        body = self._body()
+        results = request.env["call.screen.pop"]._gateway_pops(
+            body.get("gateway"), body.get("pops")
+        )
+        return {"ok": True, "results": results}
 
     def _config(self, since):
         return request.env["call.hotline"]._gateway_config_snapshot(since)

@@ -35,6 +35,10 @@ class GatewayConfig:
     # a proxy: its gevent port, e.g. ws://127.0.0.1:8072)
     websocket_url: str = ""
     config_poll_seconds: float = 5.0
+    # ask Odoo for the rung agents' caller cards at once (POST /pops), ahead
+    # of the events; off: the cards come with the ringing events only
+    screen_pop_early: bool = True
+    screen_pop_lanes: int = 1  # pops POSTs under way at once, at most
     http_timeout: float = 5.0
     # Local
     spool_dir: str = ""

@@ -188,6 +188,9 @@ class Engine:
         self.stopped = threading.Event()
         self.executor = concurrent.futures.ThreadPoolExecutor(4, "gateway-odoo")
         self.flusher = None
+        # PopSender (standalone) or UplinkLink (pool worker); None: no early
+        # screen pops
+        self.popper = None
         self.stats = collections.Counter()
         self.loop_thread = None
         self.config_refresh = None  # set by the runner: fetch config now
@@ -262,6 +265,12 @@ class Engine:
             self._ending.discard(call_id)
         if self.flusher is not None:
             self.flusher.kick()
+
+    def pop(self, call_id, data):
+        """Agents are rung for ``call_id``: ask Odoo for their caller cards
+        now (``PopSender``), ahead of the events."""
+        if self.popper is not None:
+            self.popper.push(dict(data, call_id=call_id))
 
     def on_event_result(self, event, result):
         """Flusher thread: routing hints of Odoo for an ``incoming`` event."""

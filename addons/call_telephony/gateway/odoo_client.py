@@ -3,6 +3,7 @@
 replays the spool in order, and the websocket command listener."""
 
 import base64
+import collections
 import json
 import logging
 import os
@@ -120,6 +121,13 @@ class OdooClient:
             timeout=max(self.timeout, 30),
         )
         return body
+
+    def post_pops(self, pops, timeout=None):
+        """Ask Odoo to send the caller cards of agents being rung now
+        (``[{call_id, caller, hotline_id, queue_id, agent_ids}]``)."""
+        return self._request(
+            "POST", "/pops", {"gateway": self.gateway_id, "pops": pops}, timeout=timeout
+        )
 
     def get_config(self, since=None):
         params = {"since": since} if since not in (None, "", "0") else None
@@ -325,6 +333,90 @@ class Flusher(threading.Thread):
                     break
             except OdooUnavailable:
                 break
+
+
+class PopSender:
+    """Sends the screen pops of the agents being rung (Odoo's
+    ``call.screen.pop``) on connections of their own, all those waiting in
+    one POST as soon as a lane is free (``lanes`` POSTs under way at most):
+    a caller card does not wait for the events POST under way nor for the
+    call to be created.
+
+    Pops are not durable: the spooled ``ringing`` event brings the card as
+    well, later. A pop older than ``TTL`` seconds, or in a POST that failed,
+    is dropped."""
+
+    BATCH = 50
+    TTL = 3.0
+    TIMEOUT = 2.0
+
+    def __init__(self, client, lanes=1):
+        self.client = client
+        self.waiting = collections.deque()  # (monotonic time, pop)
+        self.lock = threading.Lock()
+        self.wakeup = threading.Condition(self.lock)
+        self.stopping = False
+        self.sent = 0
+        self.dropped = 0
+        self.threads = [
+            threading.Thread(target=self._run, name=f"gateway-pops-{n}", daemon=True)
+            for n in range(max(1, lanes))
+        ]
+
+    def start(self):
+        for thread in self.threads:
+            thread.start()
+
+    def push(self, pop):
+        with self.lock:
+            self.waiting.append((time.monotonic(), pop))
+            self.wakeup.notify()
+
+    def stop(self):
+        with self.lock:
+            self.stopping = True
+            self.wakeup.notify_all()
+
+    def join(self, timeout=None):
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def _run(self):
+        while True:
+            with self.lock:
+                while not (self.waiting or self.stopping):
+                    self.wakeup.wait()
+                if self.stopping:
+                    return
+            self.send_once()
+
+    def _take(self):
+        """The pops to send now, the stale ones dropped."""
+        oldest = time.monotonic() - self.TTL
+        batch = []
+        with self.lock:
+            while self.waiting and len(batch) < self.BATCH:
+                queued_at, pop = self.waiting.popleft()
+                if queued_at >= oldest:
+                    batch.append(pop)
+                else:
+                    self.dropped += 1
+        return batch
+
+    def send_once(self):
+        """Send the pops waiting; return True when there were some."""
+        batch = self._take()
+        if not batch:
+            return False
+        try:
+            self.client.post_pops(batch, timeout=self.TIMEOUT)
+            with self.lock:
+                self.sent += len(batch)
+        except (OdooError, OdooUnavailable) as exc:
+            with self.lock:
+                self.dropped += len(batch)
+            _logger.debug("screen pops dropped (%s): %s", len(batch), exc)
+        return True
 
 
 class CommandOnce:

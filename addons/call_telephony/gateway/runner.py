@@ -10,6 +10,7 @@ from .odoo_client import (
     ConfigPoller,
     Flusher,
     OdooClient,
+    PopSender,
     command_receiver,
 )
 from .snapshot import Snapshot
@@ -39,7 +40,7 @@ class Gateway:
         self.engine = Engine(
             config, self.spool, self.client, Snapshot.from_dict(cached)
         )
-        self.flusher = self.poller = self.listener = None
+        self.flusher = self.poller = self.listener = self.popper = None
         self.received = None  # last configuration received from Odoo
 
     def start(self):
@@ -80,6 +81,11 @@ class Gateway:
             on_config_version=self.poller.kick,
         )
         engine.flusher = self.flusher
+        if self.config.screen_pop_early:
+            self.popper = engine.popper = PopSender(
+                self.client, self.config.screen_pop_lanes
+            )
+            self.popper.start()
         self.poller.first_fetch("using the last configuration")
         self.poller.start()
         self.flusher.start()
@@ -101,6 +107,8 @@ class Gateway:
             on_command=engine.on_command,
         )
         engine.flusher = link
+        if self.config.screen_pop_early:
+            engine.popper = link
         engine.config_refresh = link.refresh
         self.listener = link
         link.start()
@@ -128,7 +136,7 @@ class Gateway:
 
     def stop(self):
         self.engine.shutdown()
-        for thread in (self.listener, self.poller):
+        for thread in (self.listener, self.poller, self.popper):
             if thread is not None:
                 thread.stop()
         if self.flusher is not None:

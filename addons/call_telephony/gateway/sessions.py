@@ -216,6 +216,7 @@ class InboundSession(Session):
         self.state = "new"
         self.outcome = None
         self.route_hint = {}
+        self.member_verified = False
         self.queue = None
         self.ringing = {}  # leg -> agent id
         self.ring_timer = None
@@ -356,6 +357,7 @@ class InboundSession(Session):
                 self._verify_member(action[1])
                 return
             elif kind == "member":
+                self.member_verified = bool(action[1].get("ok"))
                 self.event("member_verified", action[1])
             elif kind == "hangup":
                 self.outcome = "self_service" if action[1] == "self_service" else None
@@ -505,6 +507,18 @@ class InboundSession(Session):
         self.event(
             "ringing", {"agent_id": ids[0]} if len(ids) == 1 else {"agent_ids": ids}
         )
+        if not self.member_verified:
+            # the card of a verified member shows the member first: it
+            # comes with the ringing event only
+            self.engine.pop(
+                self.call_id,
+                {
+                    "caller": self.caller,
+                    "hotline_id": self.hotline.id,
+                    "queue_id": self.queue.id,
+                    "agent_ids": ids,
+                },
+            )
         self.ring_timer = self.later(self.queue.ring_timeout, self._ring_timeout)
 
     def _cancel_ringing(self, keep=None, talked=False):

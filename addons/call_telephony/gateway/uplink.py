@@ -20,7 +20,8 @@ the events. So the pool launcher holds the pool's one Odoo uplink:
   pushed to every worker, which executes it when it is its own (as before).
 
 The launcher and its workers talk over loopback TCP, one JSON object per
-line: ``hello`` (worker number), ``kick`` and ``refresh`` from the workers;
+line: ``hello`` (worker number), ``kick``, ``refresh`` and ``pop`` (a screen
+pop, see ``odoo_client.PopSender``) from the workers;
 ``config``, ``result`` and ``command`` from the launcher.
 """
 
@@ -33,6 +34,7 @@ import threading
 from .odoo_client import (
     ConfigPoller,
     Flusher,
+    PopSender,
     command_receiver,
 )
 from .spool import Spool
@@ -231,6 +233,8 @@ class PoolUplink:
             )
             for spool in self.spools
         ]
+        # the workers' screen pops, all in one POST at a time
+        self.popper = PopSender(client, config.screen_pop_lanes)
         taken = set().union(*(spool.command_ids() for spool in self.spools))
         self.listener = command_receiver(client, config, self._on_command, taken)
 
@@ -241,14 +245,14 @@ class PoolUplink:
     def start(self):
         self.server.start()
         self.poller.first_fetch("workers use their last configuration")
-        for thread in (self.poller, *self.flushers, self.listener):
+        for thread in (self.poller, *self.flushers, self.popper, self.listener):
             thread.start()
         _logger.info("pool uplink to %s on %s", self.client.url, self.address)
         return self
 
     def stop(self, drain=5.0):
         """After the workers stopped: send what they left, then close."""
-        for thread in (self.listener, self.poller, *self.flushers):
+        for thread in (self.listener, self.poller, self.popper, *self.flushers):
             thread.stop()
         for flusher in self.flushers:
             flusher.join(5)
@@ -268,6 +272,8 @@ class PoolUplink:
             self.flushers[worker % len(self.flushers)].kick()
         elif op == "refresh":
             self.poller.kick()
+        elif op == "pop" and isinstance(message.get("pop"), dict):
+            self.popper.push(message["pop"])
 
     # -- from Odoo ----------------------------------------------------------
     def _deliver_snapshot(self, data):
@@ -315,6 +321,11 @@ class UplinkLink(threading.Thread):
     def refresh(self):
         """Ask the launcher to fetch the configuration now."""
         self._send({"op": "refresh"})
+
+    def push(self, pop):
+        """A screen pop (``Engine.pop``): the launcher's ``PopSender``
+        sends it; lost if the launcher is away (the event brings the card)."""
+        self._send({"op": "pop", "pop": pop})
 
     def _send(self, message):
         sock = self._sock

@@ -11,6 +11,7 @@ from . import call_overflow_backup
 from . import call_blacklist
 from . import call_cdr_tag
 from . import call_cdr
+from . import call_screen_pop
 from . import call_callback
 from . import call_voicemail
 from . import call_gateway_event

@@ -26,6 +26,8 @@ STICKY_OUTCOMES = ("overflowed", "self_service", "voicemail", "callback", "black
 QA_FIELDS = ("qa_score", "tag_ids", "qa_note")
 # calls counted as waiting (surge check of an incoming call)
 WAITING_STATES = ("queued", "ringing")
+# agents' card checks counted in one SELECT at most (one column each)
+CARD_CHECKS_PER_STATEMENT = 500
 # what the gateway events read on the calls of a batch
 PREFETCH_FIELDS = [
     "call_ref",
@@ -621,7 +623,10 @@ class CallCdr(models.Model):
         # the card computed when the call came in, if this agent may see all
         # of it (else computed as the agent): the screen pop is the latency
         # that matters here
-        cards = [self._cached_card_for(agent, number) for agent in agents]
+        cache = self.sudo().caller_card
+        cards = self._cached_cards(
+            [(agent, number, cache, self.company_id) for agent in agents]
+        )
         self._ring_many([self._ring_entry(agents, cards)])
 
     def _ring_entry(self, agents, cards):
@@ -662,7 +667,9 @@ class CallCdr(models.Model):
         number = self._ring_number()
         # read once: a copy of the JSON value is made on every read
         cache = self.sudo().caller_card
-        cards = [self._cached_card_for(agent, number, cache) for agent in agents]
+        cards = self._cached_cards(
+            [(agent, number, cache, self.company_id) for agent in agents]
+        )
         if any(card is None for card in cards):
             return None
         return self._ring_entry(agents, cards)
@@ -1107,64 +1114,102 @@ class CallCdr(models.Model):
         others = [p for p in card["partners"] if p["id"] != member.id]
         return dict(card, partners=[member._call_partner_card(), *others])
 
-    def _cached_card_for(self, agent, number, cache=None):
+    def _cached_card_for(self, agent, number, cache=None, company=None):
         """The cached caller card if ``agent`` may read all of it, else
         ``None``.
 
         :param cache: the value of ``caller_card`` if read already
+        :param company: the company called (default: the call's)
         """
         cache = cache if cache is not None else self.sudo().caller_card
-        if not cache or cache.get("number") != number:
-            return None
-        user = agent.user_id
-        if self.company_id not in user.sudo().company_ids:
-            return None
-        if not (cache["partner_ids"] or cache["number_ids"] or cache["order_ids"]):
-            # an unknown number: nothing to check
-            return cache["card"]
-        env = self.with_user(user).with_company(self.company_id).env
-        if not self._card_records_readable(
-            env,
-            {
-                "res.partner": cache["partner_ids"],
-                "call.partner.number": cache["number_ids"],
-                "call.order": cache["order_ids"],
-            },
-        ):
-            return None
-        card = cache["card"]
-        lang = cache["order_ids"] and (user.lang or "en_US")
-        if lang and lang != cache["lang"]:
-            # order state labels in the agent's language
-            order_model = env["call.order"].with_context(lang=lang)
-            labels = dict(
-                order_model._fields["state"]._description_selection(order_model.env)
-            )
-            card = json.loads(json.dumps(card))
-            for partner in card["partners"]:
-                for order in partner["last_orders"] + partner["open_orders"]:
-                    order["state_label"] = labels.get(order["state"])
+        [card] = self._cached_cards(
+            [(agent, number, cache, company or self.company_id)]
+        )
         return card
 
     @api.model
-    def _card_records_readable(self, env, ids_by_model):
-        """Whether the user of ``env`` may read every record of
-        ``ids_by_model`` (``{model: ids}``): access rights, then record rules
-        counted for all the models in one statement."""
+    def _cached_cards(self, wanted):
+        """:meth:`_cached_card_for` of many agents and calls, the record
+        rules of every agent counted in one statement.
+
+        :param wanted: ``(agent, number, cache, company)`` tuples: the
+            number rung, the value of ``caller_card``, the company called
+        :return: each card, or ``None`` when the agent may not read all of
+            it, in the order of ``wanted``
+        """
+        cards, checks = [], []
+        for index, (agent, number, cache, company) in enumerate(wanted):
+            cards.append(None)
+            user = agent.user_id
+            if not cache or cache.get("number") != number:
+                continue
+            if company not in user.sudo().company_ids:
+                continue
+            if not (cache["partner_ids"] or cache["number_ids"] or cache["order_ids"]):
+                # an unknown number: nothing to check
+                cards[index] = cache["card"]
+                continue
+            env = self.with_user(user).with_company(company).env
+            rules = self._card_rules_sql(
+                env,
+                {
+                    "res.partner": cache["partner_ids"],
+                    "call.partner.number": cache["number_ids"],
+                    "call.order": cache["order_ids"],
+                },
+            )
+            if rules is not None:
+                checks.append((index, rules, user, cache))
+        labels = {}  # order state labels by language
+        # the languages of the users checked, read together
+        users = self.env["res.users"].browse([user.id for _i, _r, user, _c in checks])
+        langs = {user.id: user.partner_id.lang for user in users.sudo()}
+        for start in range(0, len(checks), CARD_CHECKS_PER_STATEMENT):
+            chunk = checks[start : start + CARD_CHECKS_PER_STATEMENT]
+            [readable] = self.env.execute_query(
+                SQL("SELECT %s", SQL(", ").join(rules for _i, rules, _u, _c in chunk))
+            )
+            for (index, _rules, user, cache), ok in zip(chunk, readable, strict=True):
+                if ok:
+                    cards[index] = self._card_in_lang(cache, langs[user.id], labels)
+        return cards
+
+    @api.model
+    def _card_in_lang(self, cache, lang, labels):
+        """The cached card with its order states in ``lang``.
+
+        :param labels: ``{lang: {state: label}}`` known so far (completed)
+        """
+        card = cache["card"]
+        lang = cache["order_ids"] and (lang or "en_US")
+        if lang and lang != cache["lang"]:
+            if lang not in labels:
+                order_model = self.env["call.order"].with_context(lang=lang)
+                field = order_model._fields["state"]
+                labels[lang] = dict(field._description_selection(order_model.env))
+            state_labels = labels[lang]
+            card = json.loads(json.dumps(card))
+            for partner in card["partners"]:
+                for order in partner["last_orders"] + partner["open_orders"]:
+                    order["state_label"] = state_labels.get(order["state"])
+        return card
+
+    @api.model
+    def _card_rules_sql(self, env, ids_by_model):
+        """The SQL condition that the user of ``env`` may read every record
+        of ``ids_by_model`` under its record rules, or ``None`` when its
+        access rights refuse one of the models."""
         counts = []
         for model, ids in ids_by_model.items():
             if not ids:
                 continue
             if not env[model].has_access("read"):
-                return False
+                return None
             query = env[model]._search([("id", "in", ids)])
             counts.append(
                 SQL("(%s) = %s", query.select(SQL("count(*)")), len(set(ids)))
             )
-        if not counts:
-            return True
-        [(readable,)] = env.execute_query(SQL("SELECT %s", SQL(" AND ").join(counts)))
-        return readable
+        return SQL("(%s)", SQL(" AND ").join(counts)) if counts else SQL("TRUE")
 
     def _add_rung_pairs(self, pairs):
         """Link agents as rung to calls of ``self`` in one statement, without

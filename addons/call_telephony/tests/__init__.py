@@ -10,6 +10,7 @@ from . import (
     test_incoming_batch,
     test_recording_access,
     test_ringing_batch,
+    test_screen_pop_early,
     test_screen_pop_tour,
     test_screen_pop_websocket,
     test_transfer,

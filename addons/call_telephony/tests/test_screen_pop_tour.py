@@ -27,6 +27,11 @@ class TestScreenPopTour(TelephonyCommon, HttpCase):
         self.assertEqual(order.user_id, self.user_agent_1)
         self.assertEqual(order.party_size, 6)
 
+    def test_early_card_gives_way_to_the_ringing_card(self):
+        self.start_tour(
+            "/odoo", "call_telephony_screen_pop_early_tour", login="tel_agent_1"
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestSupervisorTour(TelephonyCommon, HttpCase):

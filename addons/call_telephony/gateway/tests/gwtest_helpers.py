@@ -377,6 +377,9 @@ class RecordingOdoo:
         self.cookies = []  # Cookie header of each POST /events
         self.posts = []  # (call id, seq) of the events of each POST /events
         self.session_delay = 0.0  # seconds POST /session takes
+        self.events_delay = 0.0  # seconds POST /events takes
+        self.pops = []  # (time received, pop) of POST /pops
+        self.pops_status = 200  # the answer to POST /pops
         self.lock = threading.Lock()
         self.server = None
         self.seen = set()
@@ -435,7 +438,11 @@ class RecordingOdoo:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 path = self.path
-                if path.endswith("/events"):
+                answer = owner.simple_answer(path, body)
+                if answer:
+                    self._reply(*answer)
+                elif path.endswith("/events"):
+                    time.sleep(owner.events_delay)
                     owner.cookies.append(self.headers.get("Cookie"))
                     owner.posts.append(
                         [(e["call_id"], e["seq"]) for e in body.get("events", [])]
@@ -447,16 +454,6 @@ class RecordingOdoo:
                         owner.sessions.append(f"sid{len(owner.sessions) + 1}")
                         sid = owner.sessions[-1]
                     self._reply(200, {"session_id": sid, "websocket_url": "/ws"})
-                elif path.endswith("/self_service/availability"):
-                    owner.availability_calls.append(body)
-                    self._reply(
-                        200,
-                        {
-                            "seatmap": True,
-                            "available": owner.available,
-                            "suggestions": [],
-                        },
-                    )
                 elif path.endswith("/member"):
                     owner.member_calls.append(body)
                     partner_id = owner.members.get(body.get("number"))
@@ -482,6 +479,19 @@ class RecordingOdoo:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
+
+    def simple_answer(self, path, body):
+        """``(status, body)`` of the POSTs answered without more ado, else
+        ``None``."""
+        if path.endswith("/pops"):
+            with self.lock:
+                self.pops += [(time.monotonic(), pop) for pop in body["pops"]]
+            return self.pops_status, {"ok": True, "results": []}
+        if path.endswith("/self_service/availability"):
+            self.availability_calls.append(body)
+            answer = {"seatmap": True, "available": self.available, "suggestions": []}
+            return 200, answer
+        return None
 
     def take_events(self, body):
         results = []

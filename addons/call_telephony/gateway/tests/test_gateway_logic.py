@@ -19,6 +19,7 @@ from gateway.odoo_client import (
     Flusher,
     OdooClient,
     OdooUnavailable,
+    PopSender,
 )
 from gateway.snapshot import BlacklistEntry, Snapshot
 from gateway.spool import Spool
@@ -591,6 +592,38 @@ def test_flusher_refused_key_keeps_events(tmp_path):
             Flusher(spool, OdooClient(server.url, "wrong")).flush_once()
         assert spool.pending_count() == 1 and server.events == []
         time.sleep(0)
+    finally:
+        server.stop()
+
+
+def test_pop_sender_sends_what_waits_in_one_post_and_drops_what_it_cannot(
+    tmp_path,
+):
+    """Screen pops: those waiting go in one POST; a pop older than the TTL,
+    or in a POST that failed (an error, Odoo away), is dropped, and the
+    sender goes on."""
+    port = http_port()
+    server = RecordingOdoo(port, demo_config(1, 2)).start()
+    sender = PopSender(OdooClient(server.url, API_KEY, timeout=1))
+    sender.TTL = 0.2
+    try:
+        sender.push({"call_id": "stale", "agent_ids": [3]})
+        time.sleep(0.3)
+        for call_id in ("a", "b"):
+            sender.push({"call_id": call_id, "agent_ids": [3]})
+        assert sender.send_once() is True
+        assert [pop["call_id"] for _at, pop in server.pops] == ["a", "b"]
+        assert (sender.sent, sender.dropped) == (2, 1)
+        assert sender.send_once() is False  # nothing waits
+        server.pops_status = 500
+        sender.push({"call_id": "c", "agent_ids": [3]})
+        assert sender.send_once() is True
+        assert (sender.sent, sender.dropped) == (2, 2)
+        server.stop()
+        sender.push({"call_id": "d", "agent_ids": [3]})
+        assert sender.send_once() is True
+        assert (sender.sent, sender.dropped) == (2, 3)
+        assert not sender.waiting
     finally:
         server.stop()
 

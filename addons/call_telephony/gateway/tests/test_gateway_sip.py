@@ -162,6 +162,17 @@ def test_answered_call_is_bridged_and_recorded(make_rig):
     rig.press("c1", "1")
     ring = rig.agents.wait(lambda e: e["event"] == "incoming", 10)
     assert ring["to"] == "agenta"  # longest idle, queue order on a tie
+    # the rung agent's caller card was asked for at once (POST /pops)
+    ringing = rig.odoo.wait_event("ringing")
+    assert [pop for _at, pop in rig.odoo.pops] == [
+        {
+            "caller": CALLER,
+            "hotline_id": 1,
+            "queue_id": 1,
+            "agent_ids": [3],
+            "call_id": ringing["call_id"],
+        }
+    ]
     rig.agents.state(ring["id"], "CONFIRMED", 10)
     time.sleep(2.0)
     rig.caller.send(cmd="hangup", id="c1")

@@ -397,6 +397,8 @@ def test_member_number_verified_by_odoo_then_queue(make_rig):
     ]
     assert ("queued", {"queue_id": 2}) in rig.events(call_id)
     assert ("answered", {"agent_id": 4}) in rig.events(call_id)
+    # the member's card (the member first) comes with the ringing event only
+    assert rig.odoo.pops == []
 
 
 def test_member_number_wrong_three_times_goes_on_unverified(make_rig):
@@ -421,3 +423,5 @@ def test_member_number_wrong_three_times_goes_on_unverified(make_rig):
     rig.caller.send(cmd="hangup", id="c1")
     rig.odoo.wait_event("ended")
     assert len(rig.odoo.of_type("member_verified")) == 1
+    # not verified: the usual card, asked for at once
+    assert [pop["agent_ids"] for _at, pop in rig.odoo.pops] == [[4]]

@@ -258,3 +258,23 @@ def test_workers_do_not_wait_for_a_configuration_odoo_cannot_give_yet(tmp_path):
         launcher.server.start()
         assert wait(lambda: worker.configs, timeout=10)
         assert worker.configs[-1]["version"] == 1
+
+
+def test_screen_pops_do_not_wait_for_the_events_post_under_way(tmp_path):
+    """A worker's screen pop reaches Odoo in the launcher's own POST while
+    the events POST of the same call is still under way."""
+    with Launcher(tmp_path, (1,)) as launcher:
+        server = launcher.server
+        server.events_delay = 2.0
+        launcher.start()
+        worker = launcher.connect(1)
+        worker.event("a", "incoming")
+        time.sleep(0.2)  # the events POST is under way
+        sent = time.monotonic()
+        worker.link.push({"call_id": "a", "caller": "138", "agent_ids": [3]})
+        assert wait(lambda: server.pops, timeout=1.5)
+        [(received, pop)] = server.pops
+        assert pop == {"call_id": "a", "caller": "138", "agent_ids": [3]}
+        assert received - sent < 1.0
+        assert not server.events, "the events POST was still under way"
+        assert wait(lambda: server.of_type("incoming"), timeout=5)

@@ -29,6 +29,8 @@ export class CallScreenPop extends Component {
             default_caller_number: card.number,
             default_user_id: user.userId,
             call_telephony_cdr_id: card.cdr_id,
+            // an early card has no call record yet: Odoo finds it by this id
+            call_telephony_call_ref: card.call_id,
         };
         if (card.team_id) {
             context.default_team_id = card.team_id;

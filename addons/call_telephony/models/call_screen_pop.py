@@ -37,6 +37,28 @@ class CallScreenPop(models.AbstractModel):
         Event = self.env["call.gateway.event"]
         gateway = Event._check_text(gateway, "gateway", 64)
         pops = self._checked_pops(pops)
+        rings = self._pop_rings(gateway, pops)
+        cards = self.env["call.cdr"]._cached_cards(
+            [
+                (agent, pop["caller"], cache, company)
+                for pop, agent, cache, company in rings
+            ]
+        )
+        sent = dict.fromkeys((pop["call_id"] for pop in pops), 0)
+        for (pop, agent, _cache, _company), card in zip(rings, cards, strict=True):
+            if card is not None:
+                payload = dict(pop["payload"], agent_id=agent.id, card=card)
+                agent.user_id.partner_id._bus_send("call_telephony/ring", payload)
+                sent[pop["call_id"]] += 1
+        return [{"call_id": call_id, "sent": count} for call_id, count in sent.items()]
+
+    @api.model
+    def _pop_rings(self, gateway, pops):
+        """The agents each pop may give an early card, with the call's
+        cached caller card made as ``incoming`` makes it.
+
+        :return: ``[(pop with its "payload", agent, card cache, company)]``
+        """
         Cdr = self.env["call.cdr"]
         hotlines = Cdr._hotlines_from(pops)
         companies = [hotline.company_id or self.env.company for hotline in hotlines]
@@ -49,45 +71,42 @@ class CallScreenPop(models.AbstractModel):
         agents = self._pop_agents(pops)
         queues = self._pop_queues(pops)
         known = self._known_calls(gateway, [pop["call_id"] for pop in pops])
-        caches, wanted, sends = {}, [], []
+        caches, rings = {}, []
         for pop, hotline, company in zip(pops, hotlines, companies, strict=True):
             call = known.get(pop["call_id"], {})
+            caller = pop["caller"]
             if call.get("ended"):
                 continue
-            caller = pop["caller"]
             if (caller, company) not in caches:
                 caches[caller, company] = Cdr._caller_card_cache(
                     caller, company, found.get(caller, Partner), cards[company]
                 )
-            for agent_id in pop["agent_ids"]:
-                agent = agents.get(agent_id)
-                if agent and agent_id not in call.get("rung", ()):
-                    wanted.append((agent, caller, caches[caller, company], company))
-                    sends.append((pop, hotline, call))
-        sent = dict.fromkeys((pop["call_id"] for pop in pops), 0)
-        for (agent, _number, _cache, _company), (pop, hotline, call), card in zip(
-            wanted, sends, Cdr._cached_cards(wanted), strict=True
-        ):
-            if card is None:
-                continue
-            queue = queues.get(pop["queue_id"], {})
-            # the keys and order of call.cdr._ring_payload
-            payload = {
-                "call_id": pop["call_id"],
-                "cdr_id": call.get("id") or False,
-                "agent_id": agent.id,
-                "number": pop["caller"],
-                "direction": "inbound",
-                "hotline": hotline.name or "",
-                "queue": queue.get("name", ""),
-                "team_id": queue.get("team_id", False),
-                "transferred": False,
-                "card": card,
-                "early": True,
-            }
-            agent.user_id.partner_id._bus_send("call_telephony/ring", payload)
-            sent[pop["call_id"]] += 1
-        return [{"call_id": call_id, "sent": count} for call_id, count in sent.items()]
+            pop = dict(pop, payload=self._pop_payload(pop, hotline, queues, call))
+            rings += [
+                (pop, agents[agent_id], caches[caller, company], company)
+                for agent_id in pop["agent_ids"]
+                if agent_id in agents and agent_id not in call.get("rung", ())
+            ]
+        return rings
+
+    @api.model
+    def _pop_payload(self, pop, hotline, queues, call):
+        """The ring message of ``pop``, less its agent and card: the keys
+        and order of ``call.cdr._ring_payload``, ``early`` added."""
+        queue = queues.get(pop["queue_id"], {})
+        return {
+            "call_id": pop["call_id"],
+            "cdr_id": call.get("id") or False,
+            "agent_id": False,
+            "number": pop["caller"],
+            "direction": "inbound",
+            "hotline": hotline.name or "",
+            "queue": queue.get("name", ""),
+            "team_id": queue.get("team_id", False),
+            "transferred": False,
+            "card": False,
+            "early": True,
+        }
 
     @api.model
     def _checked_pops(self, pops):

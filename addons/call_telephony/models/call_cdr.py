@@ -1140,26 +1140,11 @@ class CallCdr(models.Model):
         cards, checks = [], []
         for index, (agent, number, cache, company) in enumerate(wanted):
             cards.append(None)
-            user = agent.user_id
-            if not cache or cache.get("number") != number:
-                continue
-            if company not in user.sudo().company_ids:
-                continue
-            if not (cache["partner_ids"] or cache["number_ids"] or cache["order_ids"]):
-                # an unknown number: nothing to check
+            rules = self._card_rules_for(agent.user_id, number, cache, company)
+            if rules is True:
                 cards[index] = cache["card"]
-                continue
-            env = self.with_user(user).with_company(company).env
-            rules = self._card_rules_sql(
-                env,
-                {
-                    "res.partner": cache["partner_ids"],
-                    "call.partner.number": cache["number_ids"],
-                    "call.order": cache["order_ids"],
-                },
-            )
-            if rules is not None:
-                checks.append((index, rules, user, cache))
+            elif rules is not None:
+                checks.append((index, rules, agent.user_id, cache))
         labels = {}  # order state labels by language
         # the languages of the users checked, read together
         users = self.env["res.users"].browse([user.id for _i, _r, user, _c in checks])
@@ -1173,6 +1158,27 @@ class CallCdr(models.Model):
                 if ok:
                     cards[index] = self._card_in_lang(cache, langs[user.id], labels)
         return cards
+
+    @api.model
+    def _card_rules_for(self, user, number, cache, company):
+        """What ``user`` must pass to see the cached card of ``number``
+        calling ``company``: ``None`` when the card is not for them, ``True``
+        when nothing is to be checked (an unknown number), else the SQL
+        condition of :meth:`_card_rules_sql`."""
+        if not cache or cache.get("number") != number:
+            return None
+        if company not in user.sudo().company_ids:
+            return None
+        if not (cache["partner_ids"] or cache["number_ids"] or cache["order_ids"]):
+            return True
+        return self._card_rules_sql(
+            self.with_user(user).with_company(company).env,
+            {
+                "res.partner": cache["partner_ids"],
+                "call.partner.number": cache["number_ids"],
+                "call.order": cache["order_ids"],
+            },
+        )
 
     @api.model
     def _card_in_lang(self, cache, lang, labels):

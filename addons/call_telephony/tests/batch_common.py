@@ -46,6 +46,17 @@ class EventBatchCommon(TelephonyCommon):
             "data": data,
         }
 
+    def _hide_customer_from(self, user):
+        """A record rule: ``user`` may not read the customer Zhang Wei."""
+        self.env["ir.rule"].create(
+            {
+                "name": f"test: {user.login} does not see Zhang Wei",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "domain_force": f"[(1, '=', 1)] if user.id != {user.id}"
+                f" else [('id', '!=', {self.customer.id})]",
+            }
+        )
+
     def _bus_mark(self):
         """Insert the messages queued so far; return the last bus id."""
         self.env.flush_all()

@@ -185,14 +185,7 @@ class TestRingingBatch(EventBatchCommon, TransactionCase):
         self.assertEqual(self.agent_1.state, "available")
         # agent 2 may not read the customer any more: its card is computed as
         # agent 2, in the same batch
-        self.env["ir.rule"].create(
-            {
-                "name": "test: agent 2 does not see Zhang Wei",
-                "model_id": self.env["ir.model"]._get_id("res.partner"),
-                "domain_force": f"[(1, '=', 1)] if user.id != {self.user_agent_2.id}"
-                f" else [('id', '!=', {self.customer.id})]",
-            }
-        )
+        self._hide_customer_from(self.user_agent_2)
         since = self._bus_mark()
         results = self.Event._process_batch(
             "gw1",

@@ -113,14 +113,7 @@ class TestScreenPopEarly(EventBatchCommon, TransactionCase):
         self.assertFalse(self._cards(since))
 
     def test_agent_who_may_not_read_the_card_waits_for_the_event(self):
-        self.env["ir.rule"].create(
-            {
-                "name": "test: agent 2 does not see Zhang Wei",
-                "model_id": self.env["ir.model"]._get_id("res.partner"),
-                "domain_force": f"[(1, '=', 1)] if user.id != {self.user_agent_2.id}"
-                f" else [('id', '!=', {self.customer.id})]",
-            }
-        )
+        self._hide_customer_from(self.user_agent_2)
         since = self._bus_mark()
         results = self.Pop._gateway_pops(
             "gw1",

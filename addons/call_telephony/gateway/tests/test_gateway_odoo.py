@@ -544,7 +544,8 @@ def _bus_messages(sock, seconds, until=None):
 def test_screen_pop_reaches_the_browser_of_the_rung_agent_only(e2e):
     """The caller's card, with the agent's new state, reaches the web client
     of the agent whose phone rings (a real websocket, on a server not in
-    test mode), and no other agent's."""
+    test mode), and no other agent's; the gateway's early screen pop brings
+    the same card first, unless the ringing event got there before it."""
     agents = e2e.sql(
         "SELECT a.id, a.extension, u.login FROM call_agent a"
         " JOIN res_users u ON u.id = a.user_id WHERE a.extension IS NOT NULL"
@@ -557,7 +558,9 @@ def test_screen_pop_reaches_the_browser_of_the_rung_agent_only(e2e):
         rung = ring["to"]
         received = {
             rung: _bus_messages(
-                browsers[rung][1], 10, lambda t, _p: t == "call_telephony/ring"
+                browsers[rung][1],
+                10,
+                lambda t, p: t == "call_telephony/ring" and not p.get("early"),
             )
         }
         for ext, (_id, sock) in browsers.items():
@@ -571,12 +574,21 @@ def test_screen_pop_reaches_the_browser_of_the_rung_agent_only(e2e):
         for ext, messages in received.items()
     }
     assert [ext for ext, found in cards.items() if found] == [rung]
-    (card,) = cards[rung]
+    *early, card = cards[rung]
     assert card["number"] == CALLER
     assert card["agent_id"] == browsers[rung][0]
     assert card["agent_state"]["state"] == "ringing"
+    assert not card.get("early")
     cdr = e2e.last_cdr(lambda c: c["live_state"] == "ended")
     assert card["cdr_id"] == cdr["id"]
+    if early:
+        (early,) = early
+        assert early["early"] is True and early["cdr_id"] in (False, cdr["id"])
+        assert (early["call_id"], early["agent_id"]) == (
+            card["call_id"],
+            card["agent_id"],
+        )
+        assert early["card"] == card["card"]
 
 
 # ---------------------------------------------------------------------------

@@ -434,32 +434,22 @@ class CallCdr(models.Model):
         :return: ``{call_ref: (call.cdr, customers found, blacklist entry)}``
         """
         datas = [event["data"] for event in events]
-        hotlines = self._hotlines_from(datas)
-        callers = [data.get("caller") or "" for data in datas]
-        Partner = self.env["res.partner"].sudo()
-        found = Partner._call_search_by_numbers({c for c in callers if c})
-        companies = [hotline.company_id or self.env.company for hotline in hotlines]
-        cards = self._partner_cards_by_company(
-            [found.get(caller, Partner) for caller in callers], companies
-        )
         Blacklist = self.env["call.blacklist"].sudo()
         block_rows = Blacklist._match_rows()
         vals_list, extras = [], []
-        for event, data, hotline, caller, company in zip(
-            events, datas, hotlines, callers, companies, strict=True
+        for event, data, (hotline, _company, partners, card) in zip(
+            events, datas, self._callers_cards(datas), strict=True
         ):
-            partners = found.get(caller, Partner)
             vals = self._incoming_values(self._gateway_time(event["ts"]), data, hotline)
             vals.update(
                 gateway=gateway,
                 call_ref=event["call_id"],
                 partner_ids=[(6, 0, partners.ids)],
                 partner_id=partners[:1].id,
-                caller_card=self._caller_card_cache(
-                    caller, company, partners, cards[company]
-                ),
+                caller_card=card,
             )
             vals_list.append(vals)
+            caller = data.get("caller") or ""
             block = Blacklist._find_block(caller, block_rows) if caller else Blacklist
             extras.append((partners.with_env(self.env), block))
         # sudo: the cached caller card is a technical field; the gateway
@@ -470,6 +460,35 @@ class CallCdr(models.Model):
             cdr.call_ref: (cdr, partners, block)
             for cdr, (partners, block) in zip(cdrs, extras, strict=True)
         }
+
+    @api.model
+    def _callers_cards(self, datas):
+        """The hotline, company called, customers and cached caller card
+        (``caller_card``) of calls coming in, their customers looked up and
+        their cards made together.
+
+        :param datas: ``incoming`` event data or screen pops (``caller``,
+            ``hotline_id`` or ``callee``)
+        :return: ``[(call.hotline, res.company, res.partner, card cache)]``
+        """
+        hotlines = self._hotlines_from(datas)
+        callers = [data.get("caller") or "" for data in datas]
+        Partner = self.env["res.partner"].sudo()
+        found = Partner._call_search_by_numbers({c for c in callers if c})
+        customers = [found.get(caller, Partner) for caller in callers]
+        companies = [hotline.company_id or self.env.company for hotline in hotlines]
+        cards = self._partner_cards_by_company(customers, companies)
+        return [
+            (
+                hotline,
+                company,
+                partners,
+                self._caller_card_cache(caller, company, partners, cards[company]),
+            )
+            for hotline, company, partners, caller in zip(
+                hotlines, companies, customers, callers, strict=True
+            )
+        ]
 
     @api.model
     def _partner_cards_by_company(self, customers_list, companies):
@@ -1036,15 +1055,44 @@ class CallCdr(models.Model):
                 .with_company(self.company_id)
             )
             card = self._card_with_member(partners.call_caller_card(number), partners)
+        return self._ring_message(
+            call_ref=self.call_ref,
+            cdr_id=self.id,
+            agent=agent,
+            number=number,
+            direction=self.direction,
+            hotline=self.hotline_id,
+            queue=self.queue_id,
+            team=self.team_id,
+            transferred=transferred,
+            card=card,
+        )
+
+    @api.model
+    def _ring_message(
+        self,
+        *,
+        call_ref,
+        cdr_id,
+        agent,
+        number,
+        direction,
+        hotline,
+        queue,
+        team,
+        transferred,
+        card,
+    ):
+        """The ``call_telephony/ring`` payload (readme/API.md, section 7)."""
         return {
-            "call_id": self.call_ref,
-            "cdr_id": self.id,
+            "call_id": call_ref,
+            "cdr_id": cdr_id or False,
             "agent_id": agent.id,
             "number": number or "",
-            "direction": self.direction,
-            "hotline": self.hotline_id.name or "",
-            "queue": self.queue_id.name or "",
-            "team_id": self.team_id.id or False,
+            "direction": direction,
+            "hotline": hotline.name or "",
+            "queue": queue.name or "",
+            "team_id": team.id or False,
             "transferred": transferred,
             "card": card,
         }

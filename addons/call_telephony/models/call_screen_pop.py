@@ -59,54 +59,42 @@ class CallScreenPop(models.AbstractModel):
 
         :return: ``[(pop with its "payload", agent, card cache, company)]``
         """
-        Cdr = self.env["call.cdr"]
-        hotlines = Cdr._hotlines_from(pops)
-        companies = [hotline.company_id or self.env.company for hotline in hotlines]
-        callers = [pop["caller"] for pop in pops]
-        Partner = self.env["res.partner"].sudo()
-        found = Partner._call_search_by_numbers({c for c in callers if c})
-        cards = Cdr._partner_cards_by_company(
-            [found.get(caller, Partner) for caller in callers], companies
-        )
         agents = self._pop_agents(pops)
         queues = self._pop_queues(pops)
         known = self._known_calls(gateway, [pop["call_id"] for pop in pops])
-        caches, rings = {}, []
-        for pop, hotline, company in zip(pops, hotlines, companies, strict=True):
+        rings = []
+        for pop, (hotline, company, _customers, cache) in zip(
+            pops, self.env["call.cdr"]._callers_cards(pops), strict=True
+        ):
             call = known.get(pop["call_id"], {})
-            caller = pop["caller"]
             if call.get("ended"):
                 continue
-            if (caller, company) not in caches:
-                caches[caller, company] = Cdr._caller_card_cache(
-                    caller, company, found.get(caller, Partner), cards[company]
-                )
-            pop = dict(pop, payload=self._pop_payload(pop, hotline, queues, call))
+            queue = queues.get(pop["queue_id"], self.env["call.queue"])
+            pop = dict(pop, payload=self._pop_payload(pop, hotline, queue, call))
             rings += [
-                (pop, agents[agent_id], caches[caller, company], company)
+                (pop, agents[agent_id], cache, company)
                 for agent_id in pop["agent_ids"]
                 if agent_id in agents and agent_id not in call.get("rung", ())
             ]
         return rings
 
     @api.model
-    def _pop_payload(self, pop, hotline, queues, call):
-        """The ring message of ``pop``, less its agent and card: the keys
-        and order of ``call.cdr._ring_payload``, ``early`` added."""
-        queue = queues.get(pop["queue_id"], {})
-        return {
-            "call_id": pop["call_id"],
-            "cdr_id": call.get("id") or False,
-            "agent_id": False,
-            "number": pop["caller"],
-            "direction": "inbound",
-            "hotline": hotline.name or "",
-            "queue": queue.get("name", ""),
-            "team_id": queue.get("team_id", False),
-            "transferred": False,
-            "card": False,
-            "early": True,
-        }
+    def _pop_payload(self, pop, hotline, queue, call):
+        """The ring message of ``pop``, less its agent and card, marked
+        ``early``."""
+        message = self.env["call.cdr"]._ring_message(
+            call_ref=pop["call_id"],
+            cdr_id=call.get("id"),
+            agent=self.env["call.agent"],
+            number=pop["caller"],
+            direction="inbound",
+            hotline=hotline,
+            queue=queue,
+            team=queue.team_id,
+            transferred=False,
+            card=False,
+        )
+        return dict(message, early=True)
 
     @api.model
     def _checked_pops(self, pops):
@@ -160,12 +148,10 @@ class CallScreenPop(models.AbstractModel):
 
     @api.model
     def _pop_queues(self, pops):
-        """``{queue id: {"name", "team_id"}}`` of the queues named."""
+        """``{queue id: call.queue}`` of the queues named."""
         ids = {pop["queue_id"] for pop in pops if pop["queue_id"]}
-        queues = self.env["call.queue"].browse(ids).exists()
         return {
-            queue.id: {"name": queue.name, "team_id": queue.team_id.id or False}
-            for queue in queues
+            queue.id: queue for queue in self.env["call.queue"].browse(ids).exists()
         }
 
     @api.model
@@ -174,7 +160,9 @@ class CallScreenPop(models.AbstractModel):
         ``{call_ref: {"id", "ended", "rung": agent ids}}``."""
         # the call records are not read by the gateway user here: only their
         # ids go back to the agents, who are rung for them
-        self.env["call.cdr"].flush_model(["gateway", "call_ref", "live_state"])
+        self.env["call.cdr"].flush_model(
+            ["gateway", "call_ref", "live_state", "rung_agent_ids"]
+        )
         rows = self.env.execute_query(
             SQL(
                 """

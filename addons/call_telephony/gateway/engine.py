@@ -7,6 +7,11 @@ websocket, Odoo requests of the self-service dialogue) never touch pjsua2
 objects: they hand work over with :meth:`Engine.post`, a thread-safe queue the
 loop drains between polls. pjsua2 objects are deleted from the loop too, never
 inside their own callback.
+
+The loop sleeps in ``libHandleEvents`` until SIP traffic, pjsip's own next
+timer, the engine's next timer or :data:`IDLE_WAIT_MS`; a post from another
+thread wakes it at once (:class:`LoopWaker`). An idle worker thus polls 20
+times a second, not 100.
 """
 
 import collections
@@ -30,6 +35,7 @@ from .media import repair_wav
 from .prompts import PromptLibrary
 from .sessions import InboundSession, run_command
 from .snapshot import Snapshot
+from .waker import BUSY_WAIT_MS, IDLE_WAIT_MS, LoopWaker
 
 _logger = logging.getLogger(__name__)
 
@@ -193,6 +199,7 @@ class Engine:
         self.popper = None
         self.stats = collections.Counter()
         self.loop_thread = None
+        self.waker = None  # LoopWaker once the UDP transport listens
         self.config_refresh = None  # set by the runner: fetch config now
         self.registered = False  # trunk account (register_uri) registered
 
@@ -208,6 +215,9 @@ class Engine:
     def post(self, fn, *args):
         """Run ``fn(*args)`` in the loop thread (callable from any thread)."""
         self._actions.put((fn, args))
+        waker = self.waker
+        if waker is not None and threading.current_thread() is not self.loop_thread:
+            waker.wake()
 
     def call_later(self, delay, fn, *args):
         timer = Timer(time.monotonic() + delay, (lambda: fn(*args)) if args else fn)
@@ -326,6 +336,8 @@ class Engine:
                 pj.PJSIP_TRANSPORT_TCP if transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
             )
             ep.transportCreate(kind, tcfg)
+        if "udp" in self.config.transport_list:
+            self.waker = LoopWaker(cfg.sip_host, cfg.sip_port)
         ep.libStart()
         ep.audDevManager().setNullDev()
         self._set_codecs()
@@ -423,15 +435,30 @@ class Engine:
     def run(self, until=None):
         """Poll pjsua2, timers and posted actions until :meth:`stop`."""
         while self.running:
-            self.step(10)
+            self.step(self._wait_ms())
             if until is not None and until():
                 break
+
+    def _wait_ms(self):
+        """How long the next poll may sleep: not past the next timer, not at
+        all with posted work waiting."""
+        if self.waker is None:
+            return BUSY_WAIT_MS
+        if not self._actions.empty():
+            return 0
+        wait = IDLE_WAIT_MS
+        if self._timers:
+            due = (self._timers[0][0] - time.monotonic()) * 1000
+            wait = min(wait, max(0, int(due) + 1))
+        return wait
 
     def step(self, wait_ms=10):
         try:
             self.ep.libHandleEvents(wait_ms)
         except pj.Error as exc:
             _logger.error("libHandleEvents: %s", exc)
+        if self.waker is not None:
+            self.waker.pending = False  # posts from now on wake the loop again
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
             _when, _seq, timer = heapq.heappop(self._timers)
@@ -569,6 +596,9 @@ class Engine:
             except queue.Empty:
                 break
         self.accounts.clear()
+        if self.waker is not None:
+            self.waker.close()
+            self.waker = None
         self._timers.clear()
         self.sessions.clear()
         self.waiting.clear()

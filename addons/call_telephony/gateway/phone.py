@@ -33,6 +33,8 @@ import time
 
 import pjsua2 as pj
 
+from .waker import BUSY_WAIT_MS, IDLE_WAIT_MS, LoopWaker
+
 STATE_NAMES = {
     pj.PJSIP_INV_STATE_CALLING: "CALLING",
     pj.PJSIP_INV_STATE_INCOMING: "INCOMING",
@@ -138,6 +140,7 @@ class Phone:
         self.calls = {}
         self.accounts = {}
         self.actions = queue.SimpleQueue()
+        self.waker = None  # wakes run()'s poll when a command or timer posts
         self.running = True
         self.counter = 0
         self.rules = {}
@@ -176,6 +179,13 @@ class Phone:
 
     def post(self, fn, *a):
         self.actions.put((fn, a))
+        if self.waker is not None:
+            self.waker.wake()
+
+    def wait_ms(self):
+        if self.waker is None:
+            return BUSY_WAIT_MS
+        return 0 if not self.actions.empty() else IDLE_WAIT_MS
 
     def start(self):
         ep = self.ep = pj.Endpoint()
@@ -199,6 +209,8 @@ class Phone:
         tcfg.boundAddress = "127.0.0.1"
         transport = pj.PJSIP_TRANSPORT_TCP if self.args.tcp else pj.PJSIP_TRANSPORT_UDP
         ep.transportCreate(transport, tcfg)
+        if not self.args.tcp:
+            self.waker = LoopWaker("127.0.0.1", self.args.port)
         ep.libStart()
         ep.audDevManager().setNullDev()
         for codec in ep.codecEnum2():
@@ -338,7 +350,9 @@ class Phone:
         report(event="ready", port=self.args.port)
         deadline = time.monotonic() + self.args.lifetime
         while self.running and time.monotonic() < deadline:
-            self.ep.libHandleEvents(10)
+            self.ep.libHandleEvents(self.wait_ms())
+            if self.waker is not None:
+                self.waker.pending = False
             while True:
                 try:
                     fn, a = self.actions.get_nowait()

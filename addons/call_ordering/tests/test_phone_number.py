@@ -32,6 +32,26 @@ class TestPhoneNumber(CallOrderingCase):
         self.assertEqual(normalize_number("6502530000", "US").e164, "+16502530000")
         self.assertEqual(normalize_number("13812345678", "CN").e164, "+8613812345678")
 
+    def test_national_numbers_read_in_the_company_country(self):
+        """The region of a lookup follows the current company's address (read
+        with one query), the customer's company, then the customer."""
+        Number = self.env["call.partner.number"]
+        self.assertEqual(Number._call_region(), "CN")
+        self.company.country_id = self.env.ref("base.us")  # not flushed yet
+        self.assertEqual(Number._call_region(), "US")
+        self.assertIn(
+            "+16502530000", self.env["res.partner"]._call_number_variants("6502530000")
+        )
+        self.other_company.partner_id.country_id = self.env.ref("base.fr")
+        customer = self.env["res.partner"].create(
+            {"name": "Client", "company_id": self.other_company.id}
+        )
+        self.assertEqual(Number._call_region(customer), "FR")
+        customer.country_id = self.cn
+        self.assertEqual(Number._call_region(customer), "CN")
+        self.company.partner_id.country_id = False
+        self.assertEqual(Number._call_region(), "CN", "no country: CN")
+
     def test_caller_id_without_plus_is_also_read_as_international(self):
         self.assertEqual(caller_id_variants("8613812345678"), ["+8613812345678"])
         self.assertIn("+8613812345678", caller_id_variants("008613812345678"))

@@ -805,10 +805,12 @@ def odoo_start(answer, served):
 def analyse_call(call_id, info, rnd, cap, cards_of, served):
     """Timeline of one call (epoch seconds; None when unseen)."""
     number = info.get("number")
-    t0, t1 = rnd["start"] - 0.5, rnd["settled"]
-    invites = [i for i in cap.invites if i[2] == number and t0 <= i[0] <= t1]
     ev = info["events"]
     incoming = first([ts for k, ts, _d, _s in ev if k == "incoming"])
+    t0, t1 = rnd["start"] - 0.5, rnd["settled"]
+    if incoming is not None:  # not an earlier call of the same number
+        t0 = max(t0, incoming - 10)
+    invites = [i for i in cap.invites if i[2] == number and t0 <= i[0] <= t1]
     ringing = [(ts, d) for k, ts, d, _s in ev if k == "ringing"]
     ring_ts = ringing[0][0] if ringing else None
     cards = sorted(cards_of.get(call_id, []))

@@ -1,6 +1,8 @@
-"""End-to-end screen pop at 30 concurrent calls: from the caller's INVITE
-reaching the gateway pool's SIP front to the ``call_telephony/ring`` card on
-the rung agent's websocket (open issue 5: p95 under 150 ms).
+"""End-to-end screen pop when 30 calls arrive in the same instant: from the
+caller's INVITE reaching the gateway pool's SIP front to the
+``call_telephony/ring`` card on the rung agent's websocket. Issue 5 asks for
+p95 under 150 ms at 30 concurrent calls, measured with calls in progress by
+``bench_gateway_screen_pop_steady.py``; this burst is the harsher case.
 
 Real parts only, over loopback:
 
@@ -240,6 +242,49 @@ class AgentSocket(threading.Thread):
                     self.cards.append(
                         (now, p.get("call_id"), p.get("agent_id"), p.get("number"))
                     )
+
+
+def open_sockets(url, db, gevent_port, agents, sockets):
+    """Log each agent in and open its websocket; appended to ``sockets`` as
+    they open (``tear_down`` closes them even if one fails)."""
+    version = websocket_version()
+    ws_url = f"ws://127.0.0.1:{gevent_port}"
+    for agent in agents:
+        sockets.append(AgentSocket(url, ws_url, db, agent, version))
+        sockets[-1].start()
+    return sockets
+
+
+def cpu_sampler(db, odoo, pool, procs):
+    """The parts of the set-up whose CPU the report shows."""
+    return CpuSampler(
+        db,
+        {
+            "Odoo (HTTP + gevent workers)": (lambda: [odoo.pid], True),
+            "gateway pool (Kamailio + workers)": (lambda: [pool.pid], True),
+            "pjsua2 phones (agents, callers)": (
+                lambda: [p.proc.pid for p in procs],
+                False,
+            ),
+            "this bench (websockets, capture)": (lambda: [os.getpid()], False),
+        },
+    )
+
+
+def tear_down(sockets, procs, pool, cap, odoo):
+    """Close the websockets, stop the phones, the pool, the capture, Odoo."""
+    for sock in sockets:
+        sock.stopping = True
+        try:
+            sock.ws.close()
+        except Exception:
+            pass
+    stop_all(procs)
+    stop_tree(pool, 90)
+    if cap is not None:
+        cap.stopping = True
+        cap.join(3)
+    stop_tree(odoo, 30)
 
 
 # -- loopback capture ---------------------------------------------------------
@@ -1351,12 +1396,7 @@ def run(args):
             lambda i: f"sip:agent{i}@127.0.0.1:{agent_base + i // LEGS}",
         )
         ctx["agent_ids"] = [a["agent_id"] for a in agents]
-        version = websocket_version()
-        ws_url = f"ws://127.0.0.1:{args.gevent_port}"
-        for agent in agents:
-            sockets.append(AgentSocket(url, ws_url, db, agent, version))
-            sockets[-1].start()
-        ctx["sockets"] = sockets
+        ctx["sockets"] = open_sockets(url, db, args.gevent_port, agents, sockets)
         procs += phones(
             agent_base, n_agent_phones, "agents", base + 3000, "*=never", args.nice
         )
@@ -1375,18 +1415,7 @@ def run(args):
             print("no packet capture (not root): latency from the callers' send time")
             cap = None
         pool = start_pool(tmp, args, url)
-        ctx["cpu"] = CpuSampler(
-            db,
-            {
-                "Odoo (HTTP + gevent workers)": (lambda: [odoo.pid], True),
-                "gateway pool (Kamailio + workers)": (lambda: [pool.pid], True),
-                "pjsua2 phones (agents, callers)": (
-                    lambda: [p.proc.pid for p in procs],
-                    False,
-                ),
-                "this bench (websockets, capture)": (lambda: [os.getpid()], False),
-            },
-        )
+        ctx["cpu"] = cpu_sampler(db, odoo, pool, procs)
         time.sleep(3)  # every worker has fetched the configuration
         started = time.monotonic()
         for label in ["warm-up"] + [str(i) for i in range(1, args.rounds + 1)]:
@@ -1402,18 +1431,7 @@ def run(args):
             measured = [r for r in results if not r["label"].startswith("warm")]
             replayed = replay(ctx, url, measured)
     finally:
-        for sock in sockets:
-            sock.stopping = True
-            try:
-                sock.ws.close()
-            except Exception:
-                pass
-        stop_all(procs)
-        stop_tree(pool, 90)
-        if cap is not None:
-            cap.stopping = True
-            cap.join(3)
-        stop_tree(odoo, 30)
+        tear_down(sockets, procs, pool, cap, odoo)
         load[1] = os.getloadavg()[0]
         sql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     return ctx, results, replayed, load

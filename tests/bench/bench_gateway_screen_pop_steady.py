@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 
 import bench_gateway_screen_pop as burst
-from _odoo_web import percentile, websocket_version
+from _odoo_web import percentile
 from bench_gateway_common import stop_all, write_section
 
 MAX_SECONDS = 600  # hard bound of the dialling part
@@ -190,12 +190,7 @@ def run(args):
             lambda i: f"sip:agent{i}@127.0.0.1:{agent_base + i // burst.LEGS}",
         )
         ctx["agent_ids"] = [a["agent_id"] for a in agents]
-        version = websocket_version()
-        ws_url = f"ws://127.0.0.1:{args.gevent_port}"
-        for agent in agents:
-            sockets.append(burst.AgentSocket(url, ws_url, db, agent, version))
-            sockets[-1].start()
-        ctx["sockets"] = sockets
+        ctx["sockets"] = burst.open_sockets(url, db, args.gevent_port, agents, sockets)
         procs += burst.phones(
             agent_base,
             n_agents // burst.LEGS,
@@ -220,18 +215,7 @@ def run(args):
         except PermissionError:
             sys.exit("the INVITEs' capture needs root (numbers repeat: no send time)")
         pool = burst.start_pool(tmp, _pool_args(args), url)
-        ctx["cpu"] = burst.CpuSampler(
-            db,
-            {
-                "Odoo (HTTP + gevent workers)": (lambda: [odoo.pid], True),
-                "gateway pool (Kamailio + workers)": (lambda: [pool.pid], True),
-                "pjsua2 phones (agents, callers)": (
-                    lambda: [p.proc.pid for p in procs],
-                    False,
-                ),
-                "this bench (websockets, capture)": (lambda: [os.getpid()], False),
-            },
-        )
+        ctx["cpu"] = burst.cpu_sampler(db, odoo, pool, procs)
         time.sleep(3)  # every worker has fetched the configuration
         counter = LiveCounter(db)
         counter.start()
@@ -276,20 +260,9 @@ def run(args):
                 )
             )
     finally:
-        for sock in sockets:
-            sock.stopping = True
-            try:
-                sock.ws.close()
-            except Exception:
-                pass
         if counter is not None:
             counter.stopping = True
-        stop_all(procs)
-        burst.stop_tree(pool, 90)
-        if cap is not None:
-            cap.stopping = True
-            cap.join(3)
-        burst.stop_tree(odoo, 30)
+        burst.tear_down(sockets, procs, pool, cap, odoo)
         load[1] = os.getloadavg()[0]
         burst.sql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     return ctx, results, load

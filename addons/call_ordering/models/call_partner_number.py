@@ -44,9 +44,11 @@ class CallPartnerNumber(models.Model):
         """Region of national numbers: the customer's country, else its
         company's, else the current company's, else CN."""
         partner = partner or self.env["res.partner"]
-        code = partner.country_id.code or self._call_company_country_code(
-            partner.company_id or self.env.company
-        )
+        code = partner.country_id.code
+        if not code and partner.company_id:
+            code = self._call_company_country_code(partner.company_id)
+        if not code:
+            code = self._call_company_country_code(self.env.company)
         return (code or "CN").upper()
 
     @api.model

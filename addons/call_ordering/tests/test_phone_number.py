@@ -47,6 +47,10 @@ class TestPhoneNumber(CallOrderingCase):
             {"name": "Client", "company_id": self.other_company.id}
         )
         self.assertEqual(Number._call_region(customer), "FR")
+        self.other_company.partner_id.country_id = False
+        self.assertEqual(
+            Number._call_region(customer), "US", "no company country: the current"
+        )
         customer.country_id = self.cn
         self.assertEqual(Number._call_region(customer), "CN")
         self.company.partner_id.country_id = False

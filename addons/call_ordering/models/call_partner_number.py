@@ -1,5 +1,4 @@
 from odoo import api, fields, models
-from odoo.tools import SQL
 
 from ..tools.phone_number import normalize_number
 
@@ -53,24 +52,16 @@ class CallPartnerNumber(models.Model):
 
     @api.model
     def _call_company_country_code(self, company):
-        """Country code of ``company``'s address, in one query: the computed
-        ``res.company.country_id`` first loads the company and its address
-        (about 5 ms in each transaction, on every caller lookup)."""
-        self.env["res.company"].flush_model(["partner_id"])
-        self.env["res.partner"].flush_model(["country_id"])
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT country.code
-                  FROM res_company company
-                  JOIN res_partner address ON address.id = company.partner_id
-                  JOIN res_country country ON country.id = address.country_id
-                 WHERE company.id = %s
-                """,
-                company.id,
-            )
-        )
-        return rows[0][0] if rows else False
+        """Country code of ``company``'s address. Only the three fields on the
+        way are read, once per transaction: the computed
+        ``res.company.country_id`` loads the whole company and address
+        records first (about 5 ms on every caller lookup)."""
+        company = company.sudo()
+        company.fetch(["partner_id"])
+        address = company.partner_id
+        address.fetch(["country_id"])
+        address.country_id.fetch(["code"])
+        return address.country_id.code
 
     @api.model
     def _call_normalize_vals(self, number, partner=None):
